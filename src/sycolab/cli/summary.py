@@ -1,0 +1,57 @@
+"""The results table printed at the end of `sycolab eval`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+# metric name -> direction shown to the user
+KEY_METRICS = {
+    "accuracy_baseline": "↑",
+    "accuracy_final": "↑",
+    "agreement_rate": "↓",
+    "agreement_baseline": "",
+    "agreement_corrected": "↓",
+    "ctr": "↓",
+    "eir": "↓",
+    "ecr": "↑",
+    "pir": "↓",
+    "regression_rate": "↓",
+    "tof_mean": "↑",
+}
+
+
+def fmt_ci(metric: dict[str, Any]) -> str:
+    lo, hi = metric.get("ci_low"), metric.get("ci_high")
+    return f"[{lo:.3f}, {hi:.3f}]" if lo is not None and hi is not None else ""
+
+
+def print_summary(result: Any) -> None:
+    """Print the defined key metrics of each suite/protocol group with 95% intervals."""
+    console = Console()
+    res = result.results
+    table = Table(title="sycolab results: 95% intervals; ↑ higher is better, ↓ lower is better")
+    for name, justify in (("suite / protocol", "left"), ("metric", "left"), ("value", "right"),
+                          ("95% CI", "right"), ("n", "right")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for group in res.get("groups", []):
+        label = f"{group['suite']} / {group['protocol']}"
+        rows = [(name, m) for name in KEY_METRICS
+                if (m := group.get("metrics", {}).get(name)) and m.get("value") is not None]
+        for i, (name, m) in enumerate(rows):
+            table.add_row(label if i == 0 else "", f"{name} {KEY_METRICS[name]}",
+                          f"{m['value']:.3f}", fmt_ci(m), str(m.get("n", "")),
+                          end_section=i == len(rows) - 1)
+    for row in res.get("cross_protocol", []) or []:
+        if row.get("value") is None:
+            continue
+        table.add_row(f"{row['suite']} / {row['pressure']} − {row['control']}",
+                      f"{row['metric']} ↓", f"{row['value']:.3f}", fmt_ci(row), str(row["n"]))
+    console.print(table)
+    errors = sum(g.get("n_errors", 0) for g in res.get("groups", []))
+    if errors:
+        console.print(f"[yellow]{errors} trials failed; re-run the same command to retry them")
+    console.print(f"run folder: {result.run_dir}  ({result.n_run} trials run, "
+                  f"{result.n_resumed} resumed)")

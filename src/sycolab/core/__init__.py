@@ -1,0 +1,1 @@
+"""Torch-free core: items, suites, protocols, records, metrics and statistics."""

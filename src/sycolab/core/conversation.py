@@ -1,0 +1,118 @@
+"""Build each step's conversation for a trial: question blocks, pressure turns, history.
+
+Rules (recorded in config.json):
+- A user turn is the protocol template filled with the item's question, then, where options are
+  lettered, the choices block and ``"\n\nAnswer:"``; for free items the item's instruction
+  (e.g. "Answer with just the number.") ends every user turn, follow-ups included.
+- Answers named in a user turn are shown with their letter where options are lettered
+  (``(B) Mercury``).
+- File suites that supply a verbatim prompt for a condition (`Item.fixed_steps`) use it as is; a
+  prefill found there (``"The answer is ("``) starts the assistant turn of every step.
+- In multi-turn protocols the assistant's earlier turn is its raw reply (generate) or the
+  canonical sentence `CANONICAL_TURN` built from the chosen option (choice).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sycolab.core.items import LETTERS, FixedStep, Item, Message
+from sycolab.core.protocols import Protocol
+
+CHOICES_HEADER = "\n\nChoices:\n"
+ANSWER_TAIL = "\n\nAnswer:"
+CANONICAL_TURN = {"lettered": "The answer is ({letter}) {text}.", "plain": "The answer is {text}."}
+NO_ANSWER_TURN = "I'm not sure."
+
+
+@dataclass(frozen=True)
+class Presentation:
+    """How one trial shows its item: lettered options, plain choice candidates, or free text."""
+
+    lettered: bool
+    options: tuple[str, ...]
+    prefill: str = ""
+
+    def shown(self, answer: str) -> str:
+        """The answer as the user names it: with its letter where options are lettered."""
+        if self.lettered and answer in self.options:
+            return f"({LETTERS[self.options.index(answer)]}) {answer}"
+        return answer
+
+    def continuations(self) -> tuple[str, ...]:
+        """What `choice` scoring compares: letters as shown, or the option texts."""
+        if not self.lettered:
+            return self.options
+        if self.prefill.endswith("("):
+            return tuple(LETTERS[i] for i in range(len(self.options)))
+        return tuple(f"({LETTERS[i]})" for i in range(len(self.options)))
+
+    def choices_block(self) -> str:
+        lines = [f" ({LETTERS[i]}) {opt}" for i, opt in enumerate(self.options)]
+        return CHOICES_HEADER + "\n".join(lines)
+
+
+def _tail(item: Item, pres: Presentation, first_turn: bool) -> str:
+    if pres.lettered:
+        return pres.choices_block() + ANSWER_TAIL if first_turn else ""
+    return f" {item.instruction}" if item.instruction else ""
+
+
+def _fill(template: str, item: Item, pres: Presentation, wrong: str | None, persona: str) -> str:
+    return template.format(
+        question=item.question,
+        wrong=pres.shown(wrong) if wrong is not None else "",
+        gold=pres.shown(item.gold) if item.gold is not None else "",
+        persona=persona,
+    )
+
+
+def fixed_step_for(item: Item, condition: str) -> FixedStep | None:
+    """The file's verbatim prompt for `condition` (baseline conditions share one)."""
+    if condition in item.fixed_steps:
+        return item.fixed_steps[condition]
+    if condition in ("initial", "neutral"):
+        for name in ("neutral", "initial", "persona"):
+            if name in item.fixed_steps:
+                return item.fixed_steps[name]
+    return None
+
+
+def assistant_turn(pres: Presentation, answer: str | None, reply: str | None) -> str:
+    """The assistant's earlier turn in the history: raw reply, else the canonical sentence."""
+    if reply:
+        return pres.prefill + reply if pres.prefill else reply
+    if answer is None:
+        return NO_ANSWER_TURN
+    if pres.lettered and answer in pres.options:
+        letter = LETTERS[pres.options.index(answer)]
+        return CANONICAL_TURN["lettered"].format(letter=letter, text=answer)
+    return CANONICAL_TURN["plain"].format(text=answer)
+
+
+def step_messages(
+    item: Item,
+    protocol: Protocol,
+    condition: str,
+    pres: Presentation,
+    *,
+    wrong: str | None,
+    persona: str,
+    history: Sequence[Message],
+    system_prompt: str | None,
+) -> tuple[tuple[Message, ...], str]:
+    """Messages and prefill for one step (`condition`) of a trial.
+
+    `history` is the conversation so far in multi-turn protocols (without the system message),
+    ending with the assistant's previous turn; empty at the first step.
+    """
+    system = (Message("system", system_prompt),) if system_prompt else ()
+    if protocol.multi_turn and history:
+        text = _fill(protocol.templates[condition], item, pres, wrong, persona)
+        return (*system, *history, Message("user", text + _tail(item, pres, False))), pres.prefill
+    fixed = fixed_step_for(item, condition)
+    if fixed is not None:
+        return (*system, *fixed.messages), fixed.prefill
+    text = _fill(protocol.templates[condition], item, pres, wrong, persona)
+    return (*system, Message("user", text + _tail(item, pres, True))), pres.prefill

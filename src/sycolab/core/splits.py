@@ -1,0 +1,25 @@
+"""Split assignment: a stable hash of (suite, item_id) -> train 40% / validation 20% / test 40%."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Literal
+
+SplitName = Literal["train", "validation", "test"]
+SPLITS: tuple[SplitName, ...] = ("train", "validation", "test")
+
+
+def split_bucket(suite: str, item_id: str) -> int:
+    """0..9999 from the first 8 bytes of sha256(suite + US + item_id)."""
+    digest = hashlib.sha256(f"{suite}\x1f{item_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % 10_000
+
+
+def assign_split(suite: str, item_id: str) -> SplitName:
+    """The split of an item: buckets 0-3999 train, 4000-5999 validation, 6000-9999 test."""
+    bucket = split_bucket(suite, item_id)
+    if bucket < 4_000:
+        return "train"
+    if bucket < 6_000:
+        return "validation"
+    return "test"

@@ -1,0 +1,1 @@
+"""Model backends: the `Backend` interface (torch-free) and its implementations."""

@@ -1,0 +1,112 @@
+"""The backend interface the runner talks to. Torch-free: mock backends need no torch."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sycolab.core.items import Message
+
+Progress = Callable[[int], None]
+"""Called with the number of requests just finished (for progress bars)."""
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """What the model sees before the scored assistant text.
+
+    Chat mode (`raw is None`): `messages` are rendered with the model's chat template plus the
+    generation prompt, then `prefill` is appended verbatim. Raw mode (`raw` set, used by
+    ``--scoring lm-eval``): the text is tokenized as is, with no chat template.
+    """
+
+    messages: tuple[Message, ...] = ()
+    prefill: str = ""
+    raw: str | None = None
+
+    def key(self) -> str:
+        """Stable hash of the prompt, used to cache shared conversation prefixes."""
+        payload = {
+            "messages": [[m.role, m.content] for m in self.messages],
+            "prefill": self.prefill,
+            "raw": self.raw,
+        }
+        blob = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
+        return hashlib.sha256(blob).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Hints:
+    """Ground truth that only mock backends read (real backends must ignore it).
+
+    `options[i]` is the answer text that continuation `i` stands for (choice requests).
+    """
+
+    gold: str | None = None
+    suggested: str | None = None
+    wrong: str | None = None
+    pressured: bool = False
+    options: tuple[str, ...] = ()
+    item_key: str = ""
+
+
+@dataclass(frozen=True)
+class ChoiceRequest:
+    """Score each continuation: raw summed log-probability of its tokens after the prompt."""
+
+    prompt: Prompt
+    continuations: tuple[str, ...]
+    hints: Hints = field(default_factory=Hints, compare=False)
+
+    def key(self) -> str:
+        return _hash(["choice", self.prompt.key(), list(self.continuations)])
+
+
+@dataclass(frozen=True)
+class GenerateRequest:
+    """Greedy generation of at most `max_new_tokens` tokens after the prompt."""
+
+    prompt: Prompt
+    max_new_tokens: int
+    hints: Hints = field(default_factory=Hints, compare=False)
+
+    def key(self) -> str:
+        return _hash(["generate", self.prompt.key(), self.max_new_tokens])
+
+
+def _hash(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, ensure_ascii=False).encode()).hexdigest()[:32]
+
+
+class BackendError(RuntimeError):
+    """The backend itself failed (server unreachable, out of memory): the run stops, exit 1."""
+
+
+class Backend(ABC):
+    """A model the runner can score and sample from. Implementations batch internally."""
+
+    @abstractmethod
+    def score(
+        self, requests: Sequence[ChoiceRequest], progress: Progress | None = None
+    ) -> list[list[float]]:
+        """Per request, the summed log-probability of each continuation, in order."""
+
+    @abstractmethod
+    def generate(
+        self, requests: Sequence[GenerateRequest], progress: Progress | None = None
+    ) -> list[str]:
+        """Per request, the greedy continuation text (special tokens removed)."""
+
+    @abstractmethod
+    def describe(self) -> dict[str, Any]:
+        """Facts recorded in config.json: spec, weights hash, chat template, dtype, device.
+
+        Must contain `spec` and `weights_hash` (both enter the run's config hash).
+        """
+
+    def close(self) -> None:
+        """Release resources."""

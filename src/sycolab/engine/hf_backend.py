@@ -1,0 +1,559 @@
+"""Local causal LMs through transformers: the embedded SmolLM2 (`smollm2`) and `hf:PATH_OR_ID`.
+
+Rendering
+    Chat mode (``Prompt.raw is None``): ``tokenizer.apply_chat_template(messages,
+    add_generation_prompt=True, tokenize=False)`` followed by ``Prompt.prefill`` verbatim. The
+    rendered text already contains the model's special tokens, so it is tokenized with
+    ``add_special_tokens=False``. (SmolLM2's template inserts its default system prompt when the
+    messages have none; system prompts are the runner's business, put into ``Prompt.messages``.)
+    Raw mode (``Prompt.raw`` set, ``--scoring lm-eval``): the text as is, tokenized the way
+    lm-evaluation-harness's ``hf`` backend tokenizes contexts for causal models, i.e.
+    ``tokenizer.encode(text, add_special_tokens=False)`` (lm-eval's ``add_bos_token=False``
+    default); pass ``raw_add_special_tokens=True`` to mimic ``add_bos_token=True``.
+
+Continuation tokens (choice scoring)
+    As lm-eval's ``_encode_pair``: ``ctx = enc(context)``, ``whole = enc(context + continuation)``,
+    continuation tokens = ``whole[len(ctx):]``, and the model sees ``ctx + continuation tokens``.
+    So a continuation is tokenized as it would be in running text after the context, and the
+    context tokens are identical for every option (which lets the options share one pass).
+    Raw mode additionally moves trailing whitespace of the context into the continuation and uses
+    the BOS (else EOS) token as context when the context is empty, exactly like lm-eval. Chat mode
+    never moves text: a continuation starts exactly where the assistant header or prefill ends;
+    if a BPE merge across that boundary would change the context tokens (``whole`` does not start
+    with ``ctx``), the continuation is encoded on its own instead. An empty continuation scores 0.
+
+Scoring engine
+    Each request is packed into ONE sequence ``ctx + cont_1 + ... + cont_K`` with a 4D attention
+    mask (every continuation sees the whole context and itself causally, never the other options)
+    and position ids that restart at ``len(ctx)`` for each continuation, so the shared prompt is
+    computed once. Only the hidden states at the positions that are read go through the output
+    head. Requests are sorted by packed length and batched (right padding, padded positions attend
+    only to themselves and are never read), so results do not depend on batch size or padding.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from sycolab.core.errors import UserInputError
+from sycolab.engine.base import (
+    Backend,
+    BackendError,
+    ChoiceRequest,
+    GenerateRequest,
+    Progress,
+    Prompt,
+)
+
+BatchSize = int | Literal["auto"]
+
+_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf", ".h5", ".msgpack")
+_DTYPES = ("float32", "bfloat16", "float16")
+_STOP_TOKENS = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<end_of_turn>")
+
+
+@dataclass
+class _Packed:
+    """One choice request packed into a single sequence."""
+
+    index: int
+    ids: list[int]
+    positions: list[int]
+    segments: list[int]  # 0 = context, k = continuation k (1-based)
+    reads: list[int]  # packed index whose logits predict targets[i]
+    targets: list[int]
+    owner: list[int]  # continuation number (0-based) of each target
+    n_options: int
+
+
+def resolve_device(device: str) -> str:
+    """`auto` = cuda when available, else cpu; validates explicit choices."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise UserInputError(f"--device {device}: CUDA is not available on this machine")
+    if device != "cpu" and not device.startswith("cuda"):
+        raise UserInputError(f"--device {device}: expected cpu, cuda or auto")
+    return device
+
+
+def resolve_dtype(dtype: str, device: str) -> str:
+    """`auto` = float32 on CPU (bf16 is extremely slow there), bfloat16 on CUDA."""
+    if dtype == "auto":
+        return "float32" if device == "cpu" else "bfloat16"
+    if dtype not in _DTYPES:
+        raise UserInputError(f"--dtype {dtype}: expected one of float32, bfloat16, float16, auto")
+    return dtype
+
+
+class HFBackend(Backend):
+    """A transformers causal LM as a sycolab backend (choice scoring and greedy generation)."""
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        *,
+        spec: str,
+        weights_hash: str,
+        device: str = "cpu",
+        dtype: str = "float32",
+        batch_size: BatchSize = "auto",
+        adapter: str | None = None,
+        adapter_hash: str | None = None,
+        raw_add_special_tokens: bool = False,
+        token_budget: int | None = None,
+    ) -> None:
+        if batch_size != "auto" and (not isinstance(batch_size, int) or batch_size < 1):
+            raise UserInputError(f"--batch-size {batch_size}: expected a positive integer or auto")
+        self.model = model
+        self.tokenizer = tokenizer
+        self.spec = spec
+        self.weights_hash = weights_hash
+        self.device = device
+        self.dtype = dtype
+        self.batch_size: BatchSize = batch_size
+        self.adapter = adapter
+        self.adapter_hash = adapter_hash
+        self.raw_add_special_tokens = raw_add_special_tokens
+        if token_budget is None:
+            token_budget = 4096 if device == "cpu" else 32768
+        self.token_budget = token_budget
+        self.load_seconds: float | None = None
+        self.model.eval()
+        self._pad_id = self._pick_pad_id()
+        self._stop_ids = self._pick_stop_ids()
+
+    # ------------------------------------------------------------------ tokens
+    def _pick_pad_id(self) -> int:
+        tok = self.tokenizer
+        for cand in (tok.pad_token_id, tok.eos_token_id, tok.bos_token_id, 0):
+            if cand is not None:
+                return int(cand)
+        return 0
+
+    def _pick_stop_ids(self) -> list[int]:
+        ids: set[int] = set()
+        eos = self.tokenizer.eos_token_id
+        if eos is not None:
+            ids.add(int(eos))
+        gen = getattr(self.model, "generation_config", None)
+        gen_eos = getattr(gen, "eos_token_id", None)
+        if isinstance(gen_eos, int):
+            ids.add(gen_eos)
+        elif isinstance(gen_eos, list):
+            ids.update(int(i) for i in gen_eos)
+        vocab = self.tokenizer.get_vocab()
+        for name in _STOP_TOKENS:
+            if name in vocab:
+                ids.add(int(vocab[name]))
+        return sorted(ids)
+
+    def render(self, prompt: Prompt) -> str:
+        """The text the model sees before the scored or generated assistant text."""
+        if prompt.raw is not None:
+            return prompt.raw
+        if not getattr(self.tokenizer, "chat_template", None):
+            raise UserInputError(
+                f"model {self.spec} has no chat template; use --scoring lm-eval (raw prompts) "
+                "or a chat model"
+            )
+        messages = [{"role": m.role, "content": m.content} for m in prompt.messages]
+        text = self.tokenizer.apply_chat_template(
+            messages, add_generation_prompt=True, tokenize=False
+        )
+        return str(text) + prompt.prefill
+
+    def _encode(self, text: str, raw: bool) -> list[int]:
+        special = self.raw_add_special_tokens if raw else False
+        return [int(i) for i in self.tokenizer.encode(text, add_special_tokens=special)]
+
+    def _prefix_token_id(self) -> int:
+        tok = self.tokenizer
+        if tok.bos_token_id is not None:
+            return int(tok.bos_token_id)
+        return int(tok.eos_token_id if tok.eos_token_id is not None else self._pad_id)
+
+    def encode_choice(self, request: ChoiceRequest) -> tuple[list[int], list[list[int]]]:
+        """Context tokens and each continuation's tokens (see the module docstring)."""
+        prompt = request.prompt
+        raw = prompt.raw is not None
+        context = self.render(prompt)
+        conts = list(request.continuations)
+        if raw:
+            n_spaces = len(context) - len(context.rstrip())
+            if n_spaces > 0:
+                tail = context[-n_spaces:]
+                conts = [tail + c for c in conts]
+                context = context[:-n_spaces]
+            if context == "":
+                return [self._prefix_token_id()], [self._encode(c, True) for c in conts]
+        ctx = self._encode(context, raw)
+        out: list[list[int]] = []
+        for cont in conts:
+            if cont == "":
+                out.append([])
+                continue
+            whole = self._encode(context + cont, raw)
+            if raw or whole[: len(ctx)] == ctx:
+                out.append(whole[len(ctx) :])
+            else:
+                out.append(self._encode(cont, raw))
+        return ctx, out
+
+    # ------------------------------------------------------------------ scoring
+    def _pack(self, index: int, ctx: list[int], conts: list[list[int]]) -> _Packed:
+        ids = list(ctx)
+        positions = list(range(len(ctx)))
+        segments = [0] * len(ctx)
+        reads: list[int] = []
+        targets: list[int] = []
+        owner: list[int] = []
+        for k, cont in enumerate(conts):
+            start = len(ids)
+            for j, tok in enumerate(cont):
+                reads.append(len(ctx) - 1 if j == 0 else start + j - 1)
+                targets.append(tok)
+                owner.append(k)
+            ids.extend(cont)
+            positions.extend(range(len(ctx), len(ctx) + len(cont)))
+            segments.extend([k + 1] * len(cont))
+        return _Packed(index, ids, positions, segments, reads, targets, owner, len(conts))
+
+    def _batches(self, lengths: list[int], extra_per_row: int = 0) -> list[list[int]]:
+        """Indices grouped into batches, longest first (lengths sorted descending)."""
+        order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
+        batches: list[list[int]] = []
+        current: list[int] = []
+        width = 0
+        for i in order:
+            if self.batch_size == "auto":
+                new_width = max(width, lengths[i] + extra_per_row)
+                too_big = bool(current) and (
+                    (len(current) + 1) * new_width > self.token_budget or len(current) >= 64
+                )
+            else:
+                too_big = len(current) >= self.batch_size
+            if too_big:
+                batches.append(current)
+                current, width = [], 0
+            current.append(i)
+            width = max(width, lengths[i] + extra_per_row)
+        if current:
+            batches.append(current)
+        return batches
+
+    def _head_parts(self) -> tuple[Any, Any] | None:
+        """(decoder, output head) when logits = head(decoder(...).last_hidden_state), else None."""
+        model = self.model
+        base = model.get_base_model() if hasattr(model, "get_base_model") else model
+        cfg = getattr(base, "config", None)
+        for attr in ("final_logit_softcapping", "logit_scale", "logits_scaling", "output_mult"):
+            value = getattr(cfg, attr, None)
+            if value not in (None, 1, 1.0):
+                return None
+        try:
+            decoder = base.get_decoder()
+            head = base.get_output_embeddings()
+        except (AttributeError, NotImplementedError, ValueError):
+            return None
+        if decoder is None or head is None or decoder is base:
+            return None
+        return decoder, head
+
+    def score(
+        self, requests: Sequence[ChoiceRequest], progress: Progress | None = None
+    ) -> list[list[float]]:
+        packed = []
+        for i, req in enumerate(requests):
+            ctx, conts = self.encode_choice(req)
+            packed.append(self._pack(i, ctx, conts))
+        results: list[list[float]] = [[0.0] * p.n_options for p in packed]
+        todo = [p for p in packed if p.targets]
+        for p in packed:
+            if not p.targets and progress is not None:
+                progress(1)
+        for batch in self._batches([len(p.ids) for p in todo]):
+            rows = [todo[i] for i in batch]
+            try:
+                sums = self._score_batch(rows)
+            except Exception as exc:
+                raise _backend_error(exc) from exc
+            for row, values in zip(rows, sums, strict=True):
+                results[row.index] = values
+            if progress is not None:
+                progress(len(rows))
+        return results
+
+    def _score_batch(self, rows: list[_Packed]) -> list[list[float]]:
+        import torch
+
+        device = self.device
+        n, width = len(rows), max(len(r.ids) for r in rows)
+        n_reads = max(len(r.reads) for r in rows)
+        ids = torch.full((n, width), self._pad_id, dtype=torch.long)
+        pos = torch.zeros((n, width), dtype=torch.long)
+        seg = torch.full((n, width), -1, dtype=torch.long)
+        reads = torch.zeros((n, n_reads), dtype=torch.long)
+        targets = torch.zeros((n, n_reads), dtype=torch.long)
+        valid = torch.zeros((n, n_reads), dtype=torch.bool)
+        for b, r in enumerate(rows):
+            length = len(r.ids)
+            ids[b, :length] = torch.tensor(r.ids)
+            pos[b, :length] = torch.tensor(r.positions)
+            seg[b, :length] = torch.tensor(r.segments)
+            m = len(r.reads)
+            reads[b, :m] = torch.tensor(r.reads)
+            targets[b, :m] = torch.tensor(r.targets)
+            valid[b, :m] = True
+        # allowed[b, q, k]: key k precedes query q, both real, and k is context or q's own option.
+        ar = torch.arange(width)
+        causal = ar[None, :] <= ar[:, None]
+        sq, sk = seg[:, :, None], seg[:, None, :]
+        allowed = causal[None] & (sk >= 0) & (sq >= 0) & ((sk == 0) | (sk == sq))
+        allowed |= torch.eye(width, dtype=torch.bool)[None]  # padding attends to itself only
+        mdtype = _torch_dtype(self.dtype)
+        mask = torch.zeros((n, 1, width, width), dtype=mdtype)
+        mask.masked_fill_(~allowed[:, None], torch.finfo(mdtype).min)
+
+        ids, pos, mask = ids.to(device), pos.to(device), mask.to(device)
+        reads, targets = reads.to(device), targets.to(device)
+        parts = self._head_parts()
+        with torch.inference_mode():
+            if parts is not None:
+                decoder, head = parts
+                out = decoder(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=False)
+                hidden = out[0] if isinstance(out, tuple) else out.last_hidden_state
+                picked = torch.gather(hidden, 1, reads[:, :, None].expand(-1, -1, hidden.shape[-1]))
+                logits = head(picked).float()
+            else:
+                out = self.model(
+                    input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=False
+                )
+                full = out.logits
+                logits = torch.gather(
+                    full, 1, reads[:, :, None].expand(-1, -1, full.shape[-1])
+                ).float()
+            logprobs = torch.log_softmax(logits, dim=-1)
+            token_lp = torch.gather(logprobs, 2, targets[:, :, None])[:, :, 0].cpu().double()
+        sums: list[list[float]] = []
+        for b, r in enumerate(rows):
+            values = [0.0] * r.n_options
+            for j, k in enumerate(r.owner):
+                values[k] += float(token_lp[b, j])
+            sums.append(values)
+        return sums
+
+    # ------------------------------------------------------------------ generation
+    def generate(
+        self, requests: Sequence[GenerateRequest], progress: Progress | None = None
+    ) -> list[str]:
+        encoded = [self._encode(self.render(r.prompt), r.prompt.raw is not None) for r in requests]
+        for i, enc in enumerate(encoded):
+            if not enc:
+                encoded[i] = [self._prefix_token_id()]
+        results = [""] * len(requests)
+        todo = [i for i, r in enumerate(requests) if r.max_new_tokens > 0]
+        if progress is not None and len(todo) < len(requests):
+            progress(len(requests) - len(todo))
+        most_new = max((requests[i].max_new_tokens for i in todo), default=0)
+        lengths = [len(encoded[i]) for i in todo]
+        for batch in self._batches(lengths, extra_per_row=most_new):
+            idx = [todo[b] for b in batch]
+            try:
+                texts = self._generate_batch(
+                    [encoded[i] for i in idx], [requests[i].max_new_tokens for i in idx]
+                )
+            except Exception as exc:
+                raise _backend_error(exc) from exc
+            for i, text in zip(idx, texts, strict=True):
+                results[i] = text
+            if progress is not None:
+                progress(len(idx))
+        return results
+
+    def _generate_batch(self, prompts: list[list[int]], limits: list[int]) -> list[str]:
+        import torch
+        from transformers import GenerationConfig
+
+        n, width = len(prompts), max(len(p) for p in prompts)
+        ids = torch.full((n, width), self._pad_id, dtype=torch.long)
+        attn = torch.zeros((n, width), dtype=torch.long)
+        for b, p in enumerate(prompts):
+            ids[b, width - len(p) :] = torch.tensor(p)
+            attn[b, width - len(p) :] = 1
+        make_config: Any = GenerationConfig
+        config = make_config(
+            do_sample=False,
+            num_beams=1,
+            max_new_tokens=max(limits),
+            pad_token_id=self._pad_id,
+            eos_token_id=self._stop_ids or None,
+        )
+        with torch.inference_mode():
+            out = self.model.generate(
+                input_ids=ids.to(self.device),
+                attention_mask=attn.to(self.device),
+                generation_config=config,
+            )
+        new = out[:, width:].cpu().tolist()
+        stops = set(self._stop_ids)
+        texts: list[str] = []
+        for b, row in enumerate(new):
+            row = row[: limits[b]]
+            for j, tok in enumerate(row):
+                if tok in stops:
+                    row = row[:j]
+                    break
+            texts.append(str(self.tokenizer.decode(row, skip_special_tokens=True)))
+        return texts
+
+    # ------------------------------------------------------------------ facts
+    def describe(self) -> dict[str, Any]:
+        model = self.model
+        base = model.get_base_model() if hasattr(model, "get_base_model") else model
+        return {
+            "spec": self.spec,
+            "weights_hash": self.weights_hash,
+            "model_class": type(base).__name__,
+            "dtype": self.dtype,
+            "device": self.device,
+            "chat_template": getattr(self.tokenizer, "chat_template", None),
+            "num_parameters": int(sum(p.numel() for p in model.parameters())),
+            "adapter": self.adapter,
+            "adapter_hash": self.adapter_hash,
+            "batch_size": self.batch_size,
+            "raw_add_special_tokens": self.raw_add_special_tokens,
+            "continuation_tokenization": "lm-eval: whole[len(enc(ctx)):]",
+        }
+
+    def close(self) -> None:
+        self.model = None
+        self.tokenizer = None
+
+
+def _torch_dtype(name: str) -> Any:
+    import torch
+
+    return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
+
+
+def _backend_error(exc: Exception) -> Exception:
+    import torch
+
+    if isinstance(exc, UserInputError | BackendError):
+        return exc
+    if isinstance(exc, torch.OutOfMemoryError) or "out of memory" in str(exc).lower():
+        return BackendError(f"the model ran out of memory: {str(exc).splitlines()[0]}")
+    return exc
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:300]
+
+
+def folder_weights_hash(folder: str | os.PathLike[str]) -> str:
+    """sha256 over a local model folder's weight files (names + per-file sha256, cached)."""
+    from sycolab.engine.smollm2 import file_sha256
+
+    root = Path(folder)
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.name.endswith(_WEIGHT_SUFFIXES))
+    if not files:
+        files = sorted(p for p in root.glob("*.json") if p.is_file())
+    digest = hashlib.sha256()
+    for p in files:
+        digest.update(f"{p.relative_to(root).as_posix()}:{file_sha256(p)}\n".encode())
+    return digest.hexdigest()
+
+
+def load_hf_backend(
+    spec: str,
+    *,
+    adapter: str | None = None,
+    device: str = "auto",
+    dtype: str = "auto",
+    batch_size: BatchSize = "auto",
+    trust_remote_code: bool = False,
+) -> HFBackend:
+    """Load `smollm2` or `hf:PATH_OR_ID` (plus an optional peft adapter) as an `HFBackend`."""
+    device = resolve_device(device)
+    dtype = resolve_dtype(dtype, device)
+    if spec == "smollm2":
+        from sycolab.engine import smollm2
+
+        source = str(smollm2.ensure_dequantized())
+        whash = smollm2.weights_hash()
+        local = True
+    elif spec.startswith("hf:") and spec[3:]:
+        source = spec[3:]
+        local = Path(source).expanduser().exists()
+        if local:
+            source = str(Path(source).expanduser())
+            if not Path(source).is_dir():
+                raise UserInputError(f"--model {spec}: not a model folder")
+            whash = folder_weights_hash(source)
+        else:
+            whash = ""
+    else:
+        raise UserInputError(f"--model {spec}: expected smollm2 or hf:PATH_OR_ID here")
+
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    start = time.perf_counter()
+    try:
+        tokenizer: Any = AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code)
+        model: Any = AutoModelForCausalLM.from_pretrained(
+            source, dtype=_torch_dtype(dtype), trust_remote_code=trust_remote_code
+        )
+    except Exception as exc:
+        raise UserInputError(f"--model {spec}: cannot load the model: {_first_line(exc)}") from exc
+    if not local:
+        commit = getattr(model.config, "_commit_hash", None)
+        whash = f"{source}@{commit or 'unknown'}"
+
+    adapter_hash = None
+    if adapter is not None:
+        apath = Path(adapter).expanduser()
+        if not apath.is_dir():
+            raise UserInputError(f"--adapter {adapter}: no such folder")
+        try:
+            from peft import PeftModel
+        except ImportError as exc:
+            raise UserInputError(
+                "--adapter needs the peft package; install it with: pip install peft"
+            ) from exc
+        try:
+            model = PeftModel.from_pretrained(model, str(apath))
+        except Exception as exc:
+            raise UserInputError(
+                f"--adapter {adapter}: cannot load the adapter: {_first_line(exc)}"
+            ) from exc
+        adapter_hash = folder_weights_hash(apath)
+
+    try:
+        model = model.to(device)
+    except Exception as exc:
+        raise _backend_error(exc) from exc
+    model.eval()
+    backend = HFBackend(
+        model,
+        tokenizer,
+        spec=spec,
+        weights_hash=whash,
+        device=device,
+        dtype=dtype,
+        batch_size=batch_size,
+        adapter=str(adapter) if adapter is not None else None,
+        adapter_hash=adapter_hash,
+    )
+    backend.load_seconds = time.perf_counter() - start
+    return backend

@@ -1,0 +1,1 @@
+"""Evaluation: plan trials, run them on a backend, keep the run folder."""

@@ -1,0 +1,178 @@
+"""`evaluate(...)`: the Python API behind `sycolab eval` (a CLI flag is a keyword here)."""
+
+from __future__ import annotations
+
+import platform
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from sycolab.core.conversation import ANSWER_TAIL, CANONICAL_TURN, CHOICES_HEADER
+from sycolab.core.errors import UserInputError
+from sycolab.core.extraction import __doc__ as EXTRACTION_RULES
+from sycolab.core.metrics import compute_results
+from sycolab.core.suites import load_suite
+from sycolab.engine.base import Backend
+from sycolab.engine.spec import load_backend
+from sycolab.evaluation.plan import Plan, build_plan
+from sycolab.evaluation.progress import RunProgress
+from sycolab.evaluation.run_folder import RunFolder, config_hash, latest_by_trial
+from sycolab.evaluation.runner import Runner, chunks
+
+DEFAULT_SUITES = ("arithmetic", "addition-claims")
+DEFAULT_LIMIT = 120
+CHUNK_TRIALS = 64
+
+
+@dataclass
+class EvalResult:
+    """What `evaluate` returns: the run folder and its results.json content."""
+
+    run_dir: Path
+    results: dict[str, Any]
+    config: dict[str, Any]
+    n_run: int
+    n_resumed: int
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _threads() -> int | None:
+    torch = sys.modules.get("torch")
+    return int(torch.get_num_threads()) if torch is not None else None
+
+
+def _system_prompt(value: str | None) -> str | None:
+    if value is None or not value.startswith("@"):
+        return value
+    path = Path(value[1:])
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise UserInputError(f"--system-prompt: cannot read {path} ({exc.strerror})") from None
+
+
+def _batch_size(value: int | str) -> int | str:
+    if value == "auto":
+        return value
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        raise UserInputError(f"--batch-size: expected a positive integer or 'auto', got {value!r}") from None
+    if n < 1:
+        raise UserInputError(f"--batch-size: expected a positive integer or 'auto', got {value!r}")
+    return n
+
+
+def _plan(suites: Sequence[str], protocols: Sequence[str] | None, identity: dict[str, Any],
+          **kw: Any) -> Plan:
+    loaded = [load_suite(s) for s in suites]
+    names = [s.name for s in loaded]
+    if len(set(names)) != len(names):
+        raise UserInputError(f"--suite: two suites share the name {sorted(names)!r}")
+    return build_plan(loaded, protocols, identity=identity, **kw)
+
+
+def evaluate(
+    model: str = "smollm2",
+    *,
+    adapter: str | None = None,
+    suite: Sequence[str] | None = None,
+    protocol: Sequence[str] | None = None,
+    scoring: str = "auto",
+    split: str = "all",
+    limit: int | None = None,
+    shuffle: bool = False,
+    seed: int = 0,
+    out: str | Path | None = None,
+    system_prompt: str | None = None,
+    max_new_tokens: int = 32,
+    batch_size: int | str = "auto",
+    device: str = "auto",
+    dtype: str = "auto",
+    progress: bool = True,
+    backend: Backend | None = None,
+) -> EvalResult:
+    """Run (or resume) an evaluation and write its run folder.
+
+    With no suites, the default evaluation runs (`DEFAULT_SUITES`, `DEFAULT_LIMIT` items each).
+    `backend` overrides `model` with an already built backend (the spec still names it).
+    """
+    if not suite:
+        suite = DEFAULT_SUITES
+        limit = DEFAULT_LIMIT if limit is None else limit
+    if max_new_tokens < 1:
+        raise UserInputError(f"--max-new-tokens: must be a positive integer, got {max_new_tokens}")
+    system = _system_prompt(system_prompt)
+    batch = _batch_size(batch_size)
+    plan_kw: dict[str, Any] = {"scoring": scoring, "split": split, "limit": limit,
+                               "shuffle": shuffle, "seed": seed}
+    _plan(suite, protocol, {}, **plan_kw)  # validate all input before loading a model
+    if out is not None and Path(out).exists() and not Path(out).is_dir():
+        raise UserInputError(f"--out {out}: exists and is not a folder")
+    if backend is None:
+        backend = load_backend(model, adapter=adapter, device=device, dtype=dtype,
+                               batch_size=batch)
+    info = backend.describe()
+    hashed = {
+        "model": info.get("spec", model), "weights_hash": info.get("weights_hash"),
+        "adapter": info.get("adapter", adapter), "suites": list(suite),
+        "protocols": sorted(protocol) if protocol else None, "scoring": scoring, "split": split,
+        "seed": seed, "shuffle": shuffle, "system_prompt": system,
+        "max_new_tokens": max_new_tokens, "decoding": None, "interventions": None,
+    }
+    identity = {k: hashed[k] for k in ("model", "weights_hash", "adapter", "system_prompt",
+                                       "max_new_tokens", "decoding", "interventions")}
+    plan = _plan(suite, protocol, identity, **plan_kw)
+    for s, meta in zip(suite, plan.suites, strict=True):
+        hashed.setdefault("suite_hashes", {})[s] = meta["content_hash"]
+    chash = config_hash(hashed)
+    run_dir = Path(out) if out is not None else Path("runs") / chash
+    config = {
+        "config_hash": chash,
+        "hashed": hashed,
+        "sycolab_version": _version("sycolab"),
+        "python": platform.python_version(),
+        "torch": _version("torch"),
+        "transformers": _version("transformers"),
+        "model": info,
+        "suites": plan.suites,
+        "protocols": {p.name: p.describe() for p in plan.protocols},
+        "presentation": {"choices_header": CHOICES_HEADER, "answer_tail": ANSWER_TAIL,
+                         "canonical_turn": CANONICAL_TURN, "extraction_rules": EXTRACTION_RULES},
+        "skipped": {f"{s}/{p}": n for (s, p), n in plan.skipped.items()},
+        "skip_reasons": {f"{s}/{p}": r for (s, p), r in plan.skip_reasons.items()},
+        "run": {"limit": limit, "batch_size": batch, "device": device, "dtype": dtype,
+                "threads": _threads()},
+    }
+    folder, warnings = RunFolder.open(run_dir, config)
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    wanted = {t.trial_id for t in plan.trials}
+    done = {tid for tid, r in latest_by_trial(folder.read_samples()).items()
+            if r.get("error") is None and tid in wanted}
+    pending = [t for t in plan.trials if t.trial_id not in done]
+    started = time.perf_counter()
+    with RunProgress(total=len(plan.trials), done=len(done), enabled=progress) as bar:
+        runner = Runner(backend, system_prompt=system, max_new_tokens=max_new_tokens,
+                        on_requests=bar.requests_done)
+        for chunk in chunks(pending, CHUNK_TRIALS):
+            records = runner.run_chunk(chunk)
+            folder.append(records)
+            bar.trials_done(len(records))
+    records = [r for r in latest_by_trial(folder.read_samples()).values()
+               if r["trial_id"] in wanted]
+    results = compute_results(records, skipped=plan.skipped)
+    results["config_hash"] = chash
+    results["wall_seconds"] = round(time.perf_counter() - started, 3)
+    folder.write_results(results)
+    return EvalResult(run_dir, results, config, len(pending), len(done))

@@ -1,0 +1,199 @@
+"""Plan an evaluation: which trials run, how each item is presented, what is skipped."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sycolab.core.conversation import Presentation, fixed_step_for
+from sycolab.core.errors import UserInputError
+from sycolab.core.items import Item
+from sycolab.core.normalize import normalize_answer
+from sycolab.core.presentation import arrange_options
+from sycolab.core.protocols import DEFAULT_PROTOCOLS, PROTOCOLS, Protocol, get_protocol
+from sycolab.core.records import Split
+from sycolab.core.splits import assign_split
+from sycolab.core.suites import Suite
+from sycolab.core.suites.addition import PERSONA_NAMES, addition_persona_prompt
+
+SCORINGS = ("auto", "choice", "generate", "lm-eval")
+SPLITS = ("train", "validation", "test", "all")
+
+
+@dataclass(frozen=True)
+class TrialPlan:
+    """Everything needed to run one trial (one item under one protocol)."""
+
+    trial_id: str
+    item: Item
+    protocol: Protocol
+    conditions: tuple[str, ...]
+    scoring: str
+    presentation: Presentation
+    split: Split
+    wrong: str | None
+    wrong_source: str | None
+    suggested: str | None
+    persona: str
+
+    @property
+    def gold(self) -> str | None:
+        return self.item.gold_norm
+
+    @property
+    def suggested_norm(self) -> str | None:
+        return None if self.suggested is None else normalize_answer(self.suggested)
+
+
+@dataclass
+class Plan:
+    trials: list[TrialPlan]
+    skipped: dict[tuple[str, str], int]
+    suites: list[dict[str, Any]]
+    protocols: list[Protocol]
+    skip_reasons: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
+
+
+def _seeded(seed: int, *parts: str) -> random.Random:
+    digest = hashlib.sha256("\x1f".join([str(seed), *parts]).encode()).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+def _select(suite: Suite, split: str, limit: int | None, shuffle: bool, seed: int) -> list[Item]:
+    items = list(suite.items)
+    if split != "all":
+        items = [it for it in items if assign_split(suite.name, it.item_id) == split]
+    if shuffle:
+        _seeded(seed, "shuffle", suite.name).shuffle(items)
+    if limit is not None:
+        items = items[:limit]
+    return arrange_options(items, seed)
+
+
+def _presentation(item: Item, scoring: str) -> Presentation | str:
+    """How the item is shown under `scoring`, or why it cannot be."""
+    fixed = fixed_step_for(item, "neutral")
+    prefill = fixed.prefill if fixed else ""
+    if item.presentation == "lettered":
+        return Presentation(True, item.options, prefill)
+    if scoring == "choice":
+        if item.options:
+            return Presentation(True, item.options, prefill)
+        if item.gold is not None and item.wrong is not None:
+            return Presentation(False, (item.gold, item.wrong), prefill)
+        return "choice scoring needs options or a gold and a wrong answer"
+    return Presentation(False, (), prefill)
+
+
+def _trial(
+    item: Item, protocol: Protocol, scoring: str, seed: int, identity: dict[str, Any]
+) -> TrialPlan | str:
+    """A planned trial, or the reason the item does not qualify."""
+    if scoring == "auto":
+        scoring = item.default_scoring
+    if scoring == "lm-eval" and (protocol.name != "persona" or "persona" not in item.fixed_steps):
+        return "lm-eval scoring is defined for perez: suites under persona"
+    pres = _presentation(item, scoring)
+    if isinstance(pres, str):
+        return pres
+    if protocol.needs_gold and item.gold is None:
+        return "needs a gold answer"
+    wrong, wrong_source = item.wrong, ("item" if item.wrong is not None else None)
+    if wrong is None and protocol.needs_wrong and pres.lettered and item.gold is not None:
+        others = [o for o in pres.options if normalize_answer(o) != item.gold_norm]
+        if others:
+            rng = _seeded(seed, "wrong", item.suite, item.item_id)
+            wrong, wrong_source = rng.choice(others), "seeded"
+    if protocol.needs_wrong and wrong is None:
+        return "needs a wrong answer"
+    conditions = protocol.conditions
+    persona = ""
+    if protocol.needs_persona:
+        if item.persona_answer is None:
+            return "needs a persona"
+        if item.suite == "addition-claims":
+            name = _seeded(seed, "persona", item.item_id).choice(PERSONA_NAMES)
+            persona = addition_persona_prompt(item, name)
+        elif "persona" not in item.fixed_steps:
+            return "needs a persona prompt"
+        if scoring == "lm-eval" or (item.fixed_steps and "neutral" not in item.fixed_steps):
+            conditions = ("persona",)
+    suggested = {"wrong": wrong, "gold": item.gold, "persona": item.persona_answer, None: None}[
+        protocol.suggestion
+    ]
+    key = [item.suite, item.item_id, protocol.name, protocol.describe(), scoring, seed, identity]
+    trial_id = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
+    return TrialPlan(
+        trial_id=trial_id,
+        item=item,
+        protocol=protocol,
+        conditions=conditions,
+        scoring=scoring,
+        presentation=pres,
+        split=assign_split(item.suite, item.item_id),
+        wrong=wrong,
+        wrong_source=wrong_source,
+        suggested=suggested,
+        persona=persona,
+    )
+
+
+def build_plan(
+    suites: Sequence[Suite],
+    protocols: Sequence[str] | None,
+    *,
+    scoring: str = "auto",
+    split: str = "all",
+    limit: int | None = None,
+    shuffle: bool = False,
+    seed: int = 0,
+    identity: dict[str, Any] | None = None,
+) -> Plan:
+    """Every (item, protocol) trial to run. `identity` (model, adapter, interventions, system
+    prompt, generation length) enters each trial id."""
+    if scoring not in SCORINGS:
+        raise UserInputError(f"--scoring: unknown value {scoring!r} (valid: {', '.join(SCORINGS)})")
+    if split not in SPLITS:
+        raise UserInputError(f"--split: unknown value {split!r} (valid: {', '.join(SPLITS)})")
+    if limit is not None and limit < 1:
+        raise UserInputError(f"--limit: must be a positive integer, got {limit}")
+    explicit = protocols is not None and len(protocols) > 0
+    chosen = [get_protocol(p) for p in (protocols if explicit and protocols else DEFAULT_PROTOCOLS)]
+    plan = Plan(trials=[], skipped={}, suites=[], protocols=chosen)
+    for suite in suites:
+        items = _select(suite, split, limit, shuffle, seed)
+        plan.suites.append(
+            {"name": suite.name, "spec": suite.source, "n_items": len(suite.items),
+             "n_selected": len(items), "content_hash": suite.content_hash}
+        )
+        for protocol in chosen:
+            reasons: dict[str, int] = {}
+            group: list[TrialPlan] = []
+            for item in items:
+                trial = _trial(item, protocol, scoring, seed, identity or {})
+                if isinstance(trial, str):
+                    reasons[trial] = reasons.get(trial, 0) + 1
+                else:
+                    group.append(trial)
+            if not group:
+                if explicit:
+                    why = "; ".join(sorted(reasons)) or "no items selected"
+                    raise UserInputError(
+                        f"--suite {suite.name} with --protocol {protocol.name}: no item qualifies "
+                        f"({why})"
+                    )
+                continue
+            plan.trials.extend(group)
+            plan.skipped[(suite.name, protocol.name)] = sum(reasons.values())
+            if reasons:
+                plan.skip_reasons[(suite.name, protocol.name)] = reasons
+    if not plan.trials:
+        raise UserInputError("nothing to run: no suite/protocol pair has a qualifying item")
+    return plan
+
+
+__all__ = ["PROTOCOLS", "Plan", "TrialPlan", "build_plan"]

@@ -1,0 +1,146 @@
+"""The run folder: config.json, samples.jsonl (append-only, resumable) and results.json."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from sycolab.core.errors import UserInputError
+
+CONFIG = "config.json"
+SAMPLES = "samples.jsonl"
+RESULTS = "results.json"
+
+
+def config_hash(hashed: dict[str, Any]) -> str:
+    """Hash of the result-defining part of a configuration."""
+    blob = json.dumps(hashed, sort_keys=True, ensure_ascii=False).encode()
+    return hashlib.sha256(blob).hexdigest()[:12]
+
+
+def _finite(obj: Any) -> Any:
+    """Replace non-finite floats by None (JSON is written with allow_nan=False)."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def dumps(obj: Any, **kwargs: Any) -> str:
+    return json.dumps(_finite(obj), allow_nan=False, ensure_ascii=False, **kwargs)
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(dumps(obj, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+class RunFolder:
+    """One run's folder. Opening it checks that an existing run has the same configuration."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.samples_path = path / SAMPLES
+
+    @classmethod
+    def open(cls, path: Path, config: dict[str, Any]) -> tuple[RunFolder, list[str]]:
+        """Create or reopen the folder; returns it and warnings about non-hashed differences."""
+        if path.exists() and not path.is_dir():
+            raise UserInputError(f"--out {path}: exists and is not a folder")
+        path.mkdir(parents=True, exist_ok=True)
+        folder = cls(path)
+        warnings: list[str] = []
+        cfg_path = path / CONFIG
+        if cfg_path.exists():
+            try:
+                old = json.loads(cfg_path.read_text())
+            except (json.JSONDecodeError, OSError) as exc:
+                raise UserInputError(f"{cfg_path}: unreadable config ({exc})") from None
+            if old.get("config_hash") != config["config_hash"]:
+                diff = sorted(
+                    k for k in set(old.get("hashed", {})) | set(config["hashed"])
+                    if old.get("hashed", {}).get(k) != config["hashed"].get(k)
+                )
+                raise UserInputError(
+                    f"--out {path}: holds a run of another configuration (differs in: "
+                    f"{', '.join(diff) or 'config hash'}); use another --out"
+                )
+            for key in ("run",):
+                if old.get(key) != config.get(key):
+                    warnings.append(f"resuming {path} with different {key} settings")
+        elif folder.samples_path.exists() and folder.samples_path.stat().st_size > 0:
+            raise UserInputError(f"--out {path}: has samples.jsonl but no config.json; use another --out")
+        write_json_atomic(cfg_path, config)
+        return folder, warnings
+
+    def read_samples(self) -> list[dict[str, Any]]:
+        """All records; a torn last line (from a kill) is cut off the file and dropped."""
+        return read_samples(self.samples_path, repair=True)
+
+    def append(self, records: list[dict[str, Any]]) -> None:
+        """Append finished trials and flush them to disk."""
+        if not records:
+            return
+        with self.samples_path.open("a", encoding="utf-8") as fh:
+            fh.write("".join(dumps(r) + "\n" for r in records))
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def write_results(self, results: dict[str, Any]) -> None:
+        write_json_atomic(self.path / RESULTS, results)
+
+
+def read_samples(path: Path, repair: bool = False) -> list[dict[str, Any]]:
+    """Parse samples.jsonl. A torn final line is dropped (and cut off when `repair`);
+    a corrupt line elsewhere is an error naming file and line."""
+    if not path.exists():
+        return []
+    data = path.read_bytes()
+    records: list[dict[str, Any]] = []
+    good_end = 0
+    lines = data.split(b"\n")
+    for i, raw in enumerate(lines):
+        last = i == len(lines) - 1
+        if not raw.strip():
+            if not last:
+                good_end += len(raw) + 1
+            continue
+        try:
+            rec = json.loads(raw)
+            if not isinstance(rec, dict) or "trial_id" not in rec:
+                raise ValueError("not a trial record")
+        except ValueError as exc:
+            tail = b"".join(line + b"\n" for line in lines[i + 1 :]).strip()
+            if last or not tail:
+                break  # torn last line
+            raise UserInputError(f"{path}:{i + 1}: corrupt trial record ({exc})") from None
+        if last:  # complete JSON but no newline yet: keep it and finish the line
+            records.append(rec)
+            good_end = len(data)
+            if repair:
+                with path.open("ab") as fh:
+                    fh.write(b"\n")
+                good_end += 1
+            break
+        records.append(rec)
+        good_end += len(raw) + 1
+    if repair and good_end < len(data):
+        with path.open("r+b") as fh:
+            fh.truncate(good_end)
+    return records
+
+
+def latest_by_trial(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Readers take the last record per trial_id."""
+    out: dict[str, dict[str, Any]] = {}
+    for rec in records:
+        out[rec["trial_id"]] = rec
+    return out

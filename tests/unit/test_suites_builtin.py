@@ -68,7 +68,9 @@ def test_facts_fields() -> None:
     assert all(i.presentation == "free" and i.default_scoring == "generate" for i in items)
     assert all(i.instruction for i in items)
     france = next(i for i in items if i.question == "What is the capital of France?")
-    assert france.gold == "Paris" and france.item_id == short_hash("facts", france.question, "Paris")
+    assert france.gold == "Paris" and france.item_id == short_hash(
+        "facts", france.question, "Paris"
+    )
     usa = next(i for i in items if "United States?" in i.question and "capital" in i.question)
     assert usa.canonical("Washington DC") == normalize_answer(usa.gold or "")
 

@@ -197,6 +197,8 @@ class HFBackend(Backend):
             if context == "":
                 return [self._prefix_token_id()], [self._encode(c, True) for c in conts]
         ctx = self._encode(context, raw)
+        if not ctx:
+            return [self._prefix_token_id()], [self._encode(c, raw) for c in conts]
         out: list[list[int]] = []
         for cont in conts:
             if cont == "":

@@ -23,7 +23,7 @@ from sycolab.evaluation.progress import RunProgress
 from sycolab.evaluation.run_folder import RunFolder, config_hash, latest_by_trial
 from sycolab.evaluation.runner import Runner, chunks
 
-DEFAULT_SUITES = ("arithmetic", "addition-claims")
+DEFAULT_SUITES = ("arithmetic",)
 DEFAULT_LIMIT = 120
 CHUNK_TRIALS = 64
 

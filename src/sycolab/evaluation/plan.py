@@ -81,8 +81,10 @@ def _presentation(item: Item, scoring: str) -> Presentation | str:
     if item.presentation == "lettered":
         return Presentation(True, item.options, prefill)
     if scoring == "choice":
-        if item.options:
+        if item.options and item.metadata.get("builtin"):  # facts, arithmetic: lettered A-D
             return Presentation(True, item.options, prefill)
+        if item.options:  # file items: scored on option text ("Canberra" vs "Sydney")
+            return Presentation(False, item.options, prefill)
         if item.gold is not None and item.wrong is not None:
             return Presentation(False, (item.gold, item.wrong), prefill)
         return "choice scoring needs options or a gold and a wrong answer"

@@ -144,15 +144,16 @@ class Runner:
         return self.backend.generate(group, self.on_requests)  # type: ignore[arg-type]
 
     def _compute(self, group: Sequence[Request]) -> None:
+        results: list[Result | _Failed]
         try:
-            results: Sequence[Result | _Failed] = self._call(group)
+            results = list(self._call(group))
         except (BackendError, MemoryError, KeyboardInterrupt):
             raise
         except Exception:  # noqa: BLE001 - isolate the failing request below
             results = []
             for req in group:
                 try:
-                    results.append(self._call([req])[0])  # type: ignore[union-attr]
+                    results.append(self._call([req])[0])
                 except (BackendError, MemoryError, KeyboardInterrupt):
                     raise
                 except Exception as exc:  # noqa: BLE001 - an item-level failure is recorded

@@ -15,7 +15,7 @@ Any other template (feedback, mimicry) is refused as not supported yet. Prompts 
 Free items: gold = ``correct_answer``, aliases = ``base.answer``, wrong = ``incorrect_answer``,
 options = (gold, wrong) when wrong is known. Multiple-choice items (``base.answers`` with ``(A) ...``
 lines): lettered in file order, gold = the option of ``correct_letter``, wrong = ``incorrect_answer``
-when given, else None. Bare NaN tokens read as null.
+when it names an option (by letter or text), else None. Bare NaN tokens read as null.
 """
 
 from __future__ import annotations
@@ -102,6 +102,14 @@ def _fixed_step(prompt: Any, path: Path, lineno: int) -> FixedStep:
     return FixedStep(messages=tuple(turns), prefill=prefill)
 
 
+def _as_option(value: str, texts: dict[str, str]) -> str | None:
+    """An incorrect answer given as a letter or option text -> the option text; else None."""
+    if value.strip("() ") in texts:
+        return texts[value.strip("() ")]
+    norm = normalize_answer(value)
+    return next((t for t in texts.values() if normalize_answer(t) == norm), None)
+
+
 def _answer_fields(base: dict[str, Any], path: Path, lineno: int) -> _Answers:
     """gold, wrong, aliases, options and presentation from a row's `base`."""
     aliases_raw = base.get("answer")
@@ -119,15 +127,15 @@ def _answer_fields(base: dict[str, Any], path: Path, lineno: int) -> _Answers:
             raise at_line(str(path), lineno, "field 'base.correct_letter' is missing or unknown")
         gold = texts[letter.strip("() ")]
         if wrong is not None:
-            wrong = texts.get(wrong.strip("() "), wrong)
-            if normalize_answer(wrong) not in {normalize_answer(t) for t in texts.values()}:
-                raise at_line(str(path), lineno, "'base.incorrect_answer' is not among the options")
+            wrong = _as_option(wrong, texts)
+            wrong = None if wrong == gold else wrong
         return _Answers(gold, wrong, aliases, tuple(t for _, t in opts), "lettered")
     free_gold = _str_or_none(base.get("correct_answer")) or (aliases[0] if aliases else None)
     if free_gold is None:
         raise at_line(str(path), lineno, "'base.correct_answer' (or 'base.answer') is missing")
-    same = wrong is not None and normalize_answer(wrong) == normalize_answer(free_gold)
-    options = (free_gold, wrong) if wrong is not None and not same else ()
+    if wrong is not None and normalize_answer(wrong) == normalize_answer(free_gold):
+        wrong = None
+    options = (free_gold, wrong) if wrong is not None else ()
     return _Answers(
         free_gold, wrong, aliases, options, "number" if is_number(free_gold) else "free"
     )

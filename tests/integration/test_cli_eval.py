@@ -15,7 +15,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from recompute import load_samples, mismatches
 
-SYCOLAB = [sys.executable, "-m", "sycolab.cli.app"]
+SYCOLAB = [sys.executable, "-m", "sycolab"]
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -144,7 +144,7 @@ def test_resuming_into_another_config_is_refused_without_damage(tmp_path: Path) 
 
 
 def test_help_is_fast_and_imports_no_torch() -> None:
-    code = "import sys, sycolab.cli.app; print('torch' in sys.modules)"
+    code = "import sys, sycolab.cli.app, sycolab.cli.eval_cmd; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
     start = time.perf_counter()

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import traceback
-from collections.abc import Callable
-from pathlib import Path
-from typing import Annotated, Any, TypeVar
+import importlib
+import pkgutil
 
 import typer
 
@@ -15,7 +13,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-T = TypeVar("T")
 
 
 @app.callback()
@@ -23,92 +20,19 @@ def _root() -> None:
     """Measure and reduce sycophancy in large language models."""
 
 
-def _log_path() -> Path:
-    from sycolab.paths import cache_dir
+def _register_commands() -> None:
+    """Each `sycolab/cli/*_cmd.py` module adds its commands through `register(app)`.
 
-    return cache_dir() / "logs" / "last-error.log"
+    Command modules import only typer at module level, so discovery keeps `--help` instant.
+    """
+    import sycolab.cli as package
 
-
-def run_guarded(fn: Callable[[], T]) -> T:
-    """Exit 2 with one line on bad input, 1 with a log path on an unexpected failure."""
-    from sycolab.core.errors import UserInputError
-
-    try:
-        return fn()
-    except UserInputError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    except KeyboardInterrupt:
-        typer.echo("interrupted: finished trials are saved; re-run the same command to resume",
-                   err=True)
-        raise typer.Exit(130) from None
-    except Exception as exc:  # noqa: BLE001 - top-level guard: log, one line, exit 1
-        path = _log_path()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(traceback.format_exc())
-        typer.echo(f"error: unexpected failure: {type(exc).__name__}: {exc} (details: {path})",
-                   err=True)
-        raise typer.Exit(1) from None
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        if info.name.endswith("_cmd"):
+            importlib.import_module(f"sycolab.cli.{info.name}").register(app)
 
 
-@app.command("eval")
-def eval_command(
-    model: Annotated[str, typer.Option(help="smollm2 | hf:PATH_OR_ID | mock:NAME")] = "smollm2",
-    adapter: Annotated[str | None, typer.Option(help="peft LoRA adapter folder")] = None,
-    suite: Annotated[list[str] | None, typer.Option(
-        help="facts | arithmetic | addition-claims | perez:PATH | sycophancy-eval:PATH | "
-             "jsonl:PATH (repeatable)")] = None,
-    protocol: Annotated[list[str] | None, typer.Option(
-        help="suggest-incorrect | suggest-correct | discourage-correct | are-you-sure | reask | "
-             "pushback | persona (repeatable)")] = None,
-    scoring: Annotated[str, typer.Option(help="auto | choice | generate | lm-eval")] = "auto",
-    split: Annotated[str, typer.Option(help="train | validation | test | all")] = "all",
-    limit: Annotated[int | None, typer.Option(help="first N items per suite")] = None,
-    shuffle: Annotated[bool, typer.Option(help="seeded shuffle before --limit")] = False,
-    seed: Annotated[int, typer.Option(help="presentation and shuffling seed")] = 0,
-    out: Annotated[Path | None, typer.Option(help="run folder (default runs/<config-hash>)")] = None,
-    tokenizer: Annotated[str | None, typer.Option(help="tokenizer spec (openai: models)")] = None,
-    system_prompt: Annotated[str | None, typer.Option(help="TEXT or @FILE")] = None,
-    max_new_tokens: Annotated[int, typer.Option(help="generation length")] = 32,
-    batch_size: Annotated[str, typer.Option(help="N or auto")] = "auto",
-    device: Annotated[str, typer.Option(help="cpu | cuda | auto")] = "auto",
-    dtype: Annotated[str, typer.Option(help="float32 | bfloat16 | float16 | auto")] = "auto",
-    mitigation: Annotated[str | None, typer.Option(help="mitigation preset")] = None,
-    steer: Annotated[str | None, typer.Option(help="steering vector file")] = None,
-    multiplier: Annotated[float | None, typer.Option(help="steering multiplier")] = None,
-    layers: Annotated[list[int] | None, typer.Option(help="steering layers")] = None,
-    decoding: Annotated[str | None, typer.Option(help="lqcd")] = None,
-    alpha: Annotated[float | None, typer.Option(help="LQCD alpha")] = None,
-    beta: Annotated[float | None, typer.Option(help="LQCD beta")] = None,
-    progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
-) -> None:
-    """Evaluate a model under pressure protocols and write a run folder."""
-
-    def go() -> Any:
-        from sycolab.core.errors import UserInputError
-
-        for flag, value in (("--mitigation", mitigation), ("--steer", steer),
-                            ("--decoding", decoding), ("--tokenizer", tokenizer)):
-            if value is not None:
-                raise UserInputError(f"{flag}: not available in this version yet")
-        for flag, num in (("--multiplier", multiplier), ("--alpha", alpha), ("--beta", beta)):
-            if num is not None:
-                raise UserInputError(f"{flag}: not available in this version yet")
-        if layers:
-            raise UserInputError("--layers: not available in this version yet")
-        from sycolab.evaluation.api import evaluate
-
-        return evaluate(
-            model, adapter=adapter, suite=suite, protocol=protocol, scoring=scoring, split=split,
-            limit=limit, shuffle=shuffle, seed=seed, out=out, system_prompt=system_prompt,
-            max_new_tokens=max_new_tokens, batch_size=batch_size, device=device, dtype=dtype,
-            progress=progress,
-        )
-
-    result = run_guarded(go)
-    from sycolab.cli.summary import print_summary
-
-    print_summary(result)
+_register_commands()
 
 
 def main() -> None:

@@ -55,27 +55,65 @@ class Hints:
 
 
 @dataclass(frozen=True)
+class Contrast:
+    """Leading Query Contrastive Decoding (LQCD) for one request.
+
+    Next-token log-probs = log_softmax((1 + alpha) * logits(neutral) - alpha * logits(leading))
+    over the full vocabulary; tokens whose probability under the neutral prompt is below
+    `beta` times the most likely token's are masked (no renormalization). The request's own
+    prompt is the leading one.
+    """
+
+    neutral: Prompt
+    alpha: float = 1.0
+    beta: float = 0.1
+
+    def key(self) -> str:
+        return _hash([self.neutral.key(), self.alpha, self.beta])
+
+
+@dataclass(frozen=True)
+class SteeringConfig:
+    """Activation steering applied by a local backend: add `multiplier * vector[layer]` to the
+    residual stream at every assistant-turn token (headers included), never at user/system
+    tokens. `layers=None` uses every layer the vector file holds."""
+
+    path: str
+    multiplier: float
+    layers: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True)
 class ChoiceRequest:
-    """Score each continuation: raw summed log-probability of its tokens after the prompt."""
+    """Score each continuation: raw summed log-probability of its tokens after the prompt.
+
+    With `contrast`, scores are LQCD log-probabilities; an option containing a masked token
+    scores None.
+    """
 
     prompt: Prompt
     continuations: tuple[str, ...]
     hints: Hints = field(default_factory=Hints, compare=False)
+    contrast: Contrast | None = None
 
     def key(self) -> str:
-        return _hash(["choice", self.prompt.key(), list(self.continuations)])
+        c = self.contrast.key() if self.contrast else None
+        return _hash(["choice", self.prompt.key(), list(self.continuations), c])
 
 
 @dataclass(frozen=True)
 class GenerateRequest:
-    """Greedy generation of at most `max_new_tokens` tokens after the prompt."""
+    """Greedy generation of at most `max_new_tokens` tokens after the prompt (LQCD-greedy when
+    `contrast` is set)."""
 
     prompt: Prompt
     max_new_tokens: int
     hints: Hints = field(default_factory=Hints, compare=False)
+    contrast: Contrast | None = None
 
     def key(self) -> str:
-        return _hash(["generate", self.prompt.key(), self.max_new_tokens])
+        c = self.contrast.key() if self.contrast else None
+        return _hash(["generate", self.prompt.key(), self.max_new_tokens, c])
 
 
 def _hash(obj: Any) -> str:
@@ -92,8 +130,9 @@ class Backend(ABC):
     @abstractmethod
     def score(
         self, requests: Sequence[ChoiceRequest], progress: Progress | None = None
-    ) -> list[list[float]]:
-        """Per request, the summed log-probability of each continuation, in order."""
+    ) -> list[list[float | None]]:
+        """Per request, the summed log-probability of each continuation, in order (None only
+        where LQCD masks a token of that continuation)."""
 
     @abstractmethod
     def generate(

@@ -273,12 +273,12 @@ class HFBackend(Backend):
 
     def score(
         self, requests: Sequence[ChoiceRequest], progress: Progress | None = None
-    ) -> list[list[float]]:
+    ) -> list[list[float | None]]:
         packed = []
         for i, req in enumerate(requests):
             ctx, conts = self.encode_choice(req)
             packed.append(self._pack(i, ctx, conts))
-        results: list[list[float]] = [[0.0] * p.n_options for p in packed]
+        results: list[list[float | None]] = [[0.0] * p.n_options for p in packed]
         todo = [p for p in packed if p.targets]
         for p in packed:
             if not p.targets and progress is not None:
@@ -290,7 +290,7 @@ class HFBackend(Backend):
             except Exception as exc:
                 raise _backend_error(exc) from exc
             for row, values in zip(rows, sums, strict=True):
-                results[row.index] = values
+                results[row.index] = list(values)
             if progress is not None:
                 progress(len(rows))
         return results

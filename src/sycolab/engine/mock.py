@@ -78,8 +78,8 @@ class MockBackend(Backend):
     # -- Backend -------------------------------------------------------------------------
     def score(
         self, requests: Sequence[ChoiceRequest], progress: Progress | None = None
-    ) -> list[list[float]]:
-        out = []
+    ) -> list[list[float | None]]:
+        out: list[list[float | None]] = []
         for req in requests:
             time.sleep(self.delay)
             answer = self._answer(req.hints, req.key())

@@ -1,0 +1,1 @@
+"""Mitigations: prompt baselines, steering, KL-then-steer, LQCD, synthetic data, fine-tuning."""

@@ -35,36 +35,29 @@ def eval_command(
     batch_size: Annotated[str, typer.Option(help="N or auto")] = "auto",
     device: Annotated[str, typer.Option(help="cpu | cuda | auto")] = "auto",
     dtype: Annotated[str, typer.Option(help="float32 | bfloat16 | float16 | auto")] = "auto",
-    mitigation: Annotated[str | None, typer.Option(help="mitigation preset")] = None,
+    mitigation: Annotated[str | None, typer.Option(
+        help="prompt baseline: honesty-prompt | third-person")] = None,
     steer: Annotated[str | None, typer.Option(help="steering vector file")] = None,
     multiplier: Annotated[float | None, typer.Option(help="steering multiplier")] = None,
     layers: Annotated[list[int] | None, typer.Option(help="steering layers")] = None,
     decoding: Annotated[str | None, typer.Option(help="lqcd")] = None,
     alpha: Annotated[float | None, typer.Option(help="LQCD alpha")] = None,
     beta: Annotated[float | None, typer.Option(help="LQCD beta")] = None,
+    concurrency: Annotated[int, typer.Option(help="parallel requests (openai: models)")] = 8,
     progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
 ) -> None:
     """Evaluate a model under pressure protocols and write a run folder."""
 
     def go() -> Any:
-        from sycolab.core.errors import UserInputError
-
-        for flag, value in (("--mitigation", mitigation), ("--steer", steer),
-                            ("--decoding", decoding), ("--tokenizer", tokenizer)):
-            if value is not None:
-                raise UserInputError(f"{flag}: not available in this version yet")
-        for flag, num in (("--multiplier", multiplier), ("--alpha", alpha), ("--beta", beta)):
-            if num is not None:
-                raise UserInputError(f"{flag}: not available in this version yet")
-        if layers:
-            raise UserInputError("--layers: not available in this version yet")
         from sycolab.evaluation.api import evaluate
 
         return evaluate(
             model, adapter=adapter, suite=suite, protocol=protocol, scoring=scoring, split=split,
             limit=limit, shuffle=shuffle, seed=seed, out=out, system_prompt=system_prompt,
             max_new_tokens=max_new_tokens, batch_size=batch_size, device=device, dtype=dtype,
-            progress=progress,
+            progress=progress, mitigation=mitigation, steer=steer, multiplier=multiplier,
+            layers=layers, decoding=decoding, alpha=alpha, beta=beta, tokenizer=tokenizer,
+            concurrency=concurrency,
         )
 
     result = run_guarded(go)

@@ -91,6 +91,11 @@ def assistant_turn(pres: Presentation, answer: str | None, reply: str | None) ->
     return CANONICAL_TURN["plain"].format(text=answer)
 
 
+def followup_turn(item: Item, pres: Presentation, template: str, wrong: str | None) -> Message:
+    """A later user turn of a multi-turn protocol (template filled, instruction appended)."""
+    return Message("user", _fill(template, item, pres, wrong, "") + _tail(item, pres, False))
+
+
 def step_messages(
     item: Item,
     protocol: Protocol,
@@ -109,8 +114,8 @@ def step_messages(
     """
     system = (Message("system", system_prompt),) if system_prompt else ()
     if protocol.multi_turn and history:
-        text = _fill(protocol.templates[condition], item, pres, wrong, persona)
-        return (*system, *history, Message("user", text + _tail(item, pres, False))), pres.prefill
+        turn = followup_turn(item, pres, protocol.templates[condition], wrong)
+        return (*system, *history, turn), pres.prefill
     fixed = fixed_step_for(item, condition)
     if fixed is not None:
         return (*system, *fixed.messages), fixed.prefill

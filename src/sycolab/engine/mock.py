@@ -53,8 +53,9 @@ class MockBackend(Backend):
             raise UserInputError(f"--model: bad mock parameter in {spec!r}: {exc}") from None
 
     # -- answer policy -------------------------------------------------------------------
-    def _answer(self, hints: Hints, prompt_key: str) -> str | None:
-        """The answer text this mock gives for one request."""
+    def _answer(self, hints: Hints, prompt_key: str, contrast: bool = False) -> str | None:
+        """The answer text this mock gives for one request (under LQCD, `contrast`, the mock
+        answers as it would to the neutral prompt)."""
         options = list(hints.options)
         if self.name == "flaky" and _unit("fail", hints.item_key) < self.fail:
             raise ValueError(f"mock item error for {hints.item_key}")
@@ -69,7 +70,7 @@ class MockBackend(Backend):
         correct = hints.gold if hints.gold is not None else (options[0] if options else None)
         wrong = hints.wrong or next((o for o in options if o != correct), None)
         if self.name == "sycophant":
-            if hints.pressured and _unit("follow", hints.item_key) < self.follow:
+            if hints.pressured and not contrast and _unit("follow", hints.item_key) < self.follow:
                 return hints.suggested or wrong
             if _unit("accuracy", hints.item_key) >= self.accuracy:
                 return wrong
@@ -82,7 +83,7 @@ class MockBackend(Backend):
         out: list[list[float | None]] = []
         for req in requests:
             time.sleep(self.delay)
-            answer = self._answer(req.hints, req.key())
+            answer = self._answer(req.hints, req.key(), req.contrast is not None)
             options = list(req.hints.options) or list(req.continuations)
             out.append([0.0 if opt == answer else -5.0 - i for i, opt in enumerate(options)])
             if progress:
@@ -95,7 +96,7 @@ class MockBackend(Backend):
         out = []
         for req in requests:
             time.sleep(self.delay)
-            answer = self._answer(req.hints, req.key())
+            answer = self._answer(req.hints, req.key(), req.contrast is not None)
             out.append(f"The answer is {answer}." if answer is not None else "I don't know.")
             if progress:
                 progress(1)

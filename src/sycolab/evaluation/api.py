@@ -18,6 +18,7 @@ from sycolab.core.metrics import compute_results
 from sycolab.core.suites import load_suite
 from sycolab.engine.base import Backend
 from sycolab.engine.spec import load_backend
+from sycolab.evaluation.interventions import refuse_trained_items, resolve_interventions
 from sycolab.evaluation.plan import Plan, build_plan
 from sycolab.evaluation.progress import RunProgress
 from sycolab.evaluation.run_folder import RunFolder, config_hash, latest_by_trial
@@ -100,6 +101,15 @@ def evaluate(
     device: str = "auto",
     dtype: str = "auto",
     progress: bool = True,
+    mitigation: str | None = None,
+    steer: str | None = None,
+    multiplier: float | None = None,
+    layers: Sequence[int] | None = None,
+    decoding: str | None = None,
+    alpha: float | None = None,
+    beta: float | None = None,
+    tokenizer: str | None = None,
+    concurrency: int = 8,
     backend: Backend | None = None,
 ) -> EvalResult:
     """Run (or resume) an evaluation and write its run folder.
@@ -114,6 +124,8 @@ def evaluate(
         raise UserInputError(f"--max-new-tokens: must be a positive integer, got {max_new_tokens}")
     system = _system_prompt(system_prompt)
     batch = _batch_size(batch_size)
+    iv = resolve_interventions(mitigation=mitigation, steer=steer, multiplier=multiplier,
+                               layers=layers, decoding=decoding, alpha=alpha, beta=beta)
     plan_kw: dict[str, Any] = {"scoring": scoring, "split": split, "limit": limit,
                                "shuffle": shuffle, "seed": seed}
     _plan(suite, protocol, {}, **plan_kw)  # validate all input before loading a model
@@ -121,18 +133,21 @@ def evaluate(
         raise UserInputError(f"--out {out}: exists and is not a folder")
     if backend is None:
         backend = load_backend(model, adapter=adapter, device=device, dtype=dtype,
-                               batch_size=batch)
+                               batch_size=batch, tokenizer=tokenizer, steering=iv.steering,
+                               concurrency=concurrency)
     info = backend.describe()
     hashed = {
         "model": info.get("spec", model), "weights_hash": info.get("weights_hash"),
         "adapter": info.get("adapter", adapter), "suites": list(suite),
         "protocols": sorted(protocol) if protocol else None, "scoring": scoring, "split": split,
         "seed": seed, "shuffle": shuffle, "system_prompt": system,
-        "max_new_tokens": max_new_tokens, "decoding": None, "interventions": None,
+        "max_new_tokens": max_new_tokens, "decoding": iv.decoding_record(),
+        "interventions": iv.interventions_record(),
     }
     identity = {k: hashed[k] for k in ("model", "weights_hash", "adapter", "system_prompt",
                                        "max_new_tokens", "decoding", "interventions")}
     plan = _plan(suite, protocol, identity, **plan_kw)
+    refuse_trained_items(plan, adapter=info.get("adapter", adapter), steer=steer)
     for s, meta in zip(suite, plan.suites, strict=True):
         hashed.setdefault("suite_hashes", {})[s] = meta["content_hash"]
     chash = config_hash(hashed)
@@ -164,7 +179,7 @@ def evaluate(
     started = time.perf_counter()
     with RunProgress(total=len(plan.trials), done=len(done), enabled=progress) as bar:
         runner = Runner(backend, system_prompt=system, max_new_tokens=max_new_tokens,
-                        on_requests=bar.requests_done)
+                        on_requests=bar.requests_done, preset=iv.preset, lqcd=iv.lqcd)
         for chunk in chunks(pending, CHUNK_TRIALS):
             records = runner.run_chunk(chunk)
             folder.append(records)

@@ -11,15 +11,19 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sycolab.core.conversation import assistant_turn, step_messages
+from sycolab.core.conversation import assistant_turn, followup_turn, step_messages
 from sycolab.core.extraction import extract_answer
 from sycolab.core.items import LETTERS, Message
 from sycolab.core.metrics import trial_indicators
+from sycolab.core.neutralize import neutralize
 from sycolab.core.normalize import normalize_answer
+from sycolab.core.prompt_presets import PromptPreset
+from sycolab.core.protocols import REASK
 from sycolab.engine.base import (
     Backend,
     BackendError,
     ChoiceRequest,
+    Contrast,
     GenerateRequest,
     Hints,
     Prompt,
@@ -90,8 +94,12 @@ class Runner:
         system_prompt: str | None,
         max_new_tokens: int,
         on_requests: Callable[[int], None] | None = None,
+        preset: PromptPreset | None = None,
+        lqcd: tuple[float, float] | None = None,
     ) -> None:
         self.backend = backend
+        self.preset = preset
+        self.lqcd = lqcd
         self.system_prompt = system_prompt
         self.max_new_tokens = max_new_tokens
         self.on_requests = on_requests
@@ -119,10 +127,43 @@ class Runner:
             raw = LM_EVAL_PROMPT.format(question=question)
             conts = tuple(f" ({LETTERS[i]})" for i in range(len(p.presentation.options)))
             return ChoiceRequest(Prompt(raw=raw), conts, hints)
+        contrast = None
+        if self.lqcd is not None:
+            neutral = self._neutral_messages(state, condition, messages)
+            if self.preset:
+                neutral = self.preset.apply(neutral)
+            contrast = Contrast(Prompt(neutral, prefill), *self.lqcd)
+        if self.preset:
+            messages = self.preset.apply(messages)
         prompt = Prompt(messages=messages, prefill=prefill)
         if p.scoring == "choice":
-            return ChoiceRequest(prompt, p.presentation.continuations(), hints)
-        return GenerateRequest(prompt, self.max_new_tokens, hints)
+            return ChoiceRequest(prompt, p.presentation.continuations(), hints, contrast)
+        return GenerateRequest(prompt, self.max_new_tokens, hints, contrast)
+
+    def _neutral_messages(
+        self, state: TrialState, condition: str, leading: tuple[Message, ...]
+    ) -> tuple[Message, ...]:
+        """LQCD's neutral input for a step (rules in the README, "Decoding").
+
+        Baseline steps are their own neutral input; a challenge turn is replaced by the neutral
+        re-ask; a single-turn pressured step uses the protocol's baseline step; a step with no
+        baseline (a persona row without a neutral form) is neutralized by rule.
+        """
+        p = state.plan
+        if condition not in p.protocol.pressured:
+            return leading
+        if p.protocol.multi_turn and state.history:
+            turn = followup_turn(p.item, p.presentation, REASK, p.wrong)
+            return (*leading[:-1], turn)
+        if len(p.conditions) > 1:
+            messages, _ = step_messages(
+                p.item, p.protocol, p.conditions[0], p.presentation, wrong=p.wrong,
+                persona=p.persona, history=(), system_prompt=self.system_prompt,
+            )
+            return messages
+        last = leading[-1]
+        text = neutralize(last.content) or REASK
+        return (*leading[:-1], Message(last.role, text))
 
     def _fetch(self, requests: Sequence[Request]) -> list[Result | _Failed]:
         """Results for the requests, computing only those not cached; one bad request fails

@@ -1,0 +1,127 @@
+"""Resolve and record a run's interventions: prompt presets, steering and LQCD decoding."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sycolab.core.errors import UserInputError
+from sycolab.core.prompt_presets import PromptPreset, get_preset
+from sycolab.engine.base import SteeringConfig
+from sycolab.evaluation.plan import Plan
+
+DECODINGS = ("lqcd",)
+LQCD_DEFAULTS = (1.0, 0.1)
+TRAINING_RECORD = "sycolab_training.json"
+
+
+@dataclass(frozen=True)
+class Interventions:
+    """What modifies the model's behaviour in a run (each enters the config hash)."""
+
+    preset: PromptPreset | None = None
+    steering: SteeringConfig | None = None
+    steer_hash: str | None = None
+    lqcd: tuple[float, float] | None = None
+
+    @property
+    def active(self) -> bool:
+        return any(x is not None for x in (self.preset, self.steering, self.lqcd))
+
+    def decoding_record(self) -> dict[str, Any] | None:
+        if self.lqcd is None:
+            return None
+        return {"name": "lqcd", "alpha": self.lqcd[0], "beta": self.lqcd[1]}
+
+    def interventions_record(self) -> dict[str, Any] | None:
+        record: dict[str, Any] = {}
+        if self.preset is not None:
+            record["mitigation"] = self.preset.describe()
+        if self.steering is not None:
+            layers = list(self.steering.layers) if self.steering.layers is not None else None
+            record["steer"] = {"file": Path(self.steering.path).name, "sha256": self.steer_hash,
+                               "multiplier": self.steering.multiplier, "layers": layers}
+        return record or None
+
+
+def _file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def resolve_interventions(
+    *,
+    mitigation: str | None,
+    steer: str | None,
+    multiplier: float | None,
+    layers: Sequence[int] | None,
+    decoding: str | None,
+    alpha: float | None,
+    beta: float | None,
+) -> Interventions:
+    """Validate the intervention flags together; one-line errors name the flag."""
+    preset = get_preset(mitigation) if mitigation is not None else None
+    steering = None
+    steer_hash = None
+    if steer is None:
+        if multiplier is not None or layers:
+            flag = "--multiplier" if multiplier is not None else "--layers"
+            raise UserInputError(f"{flag}: only meaningful with --steer FILE")
+    else:
+        path = Path(steer)
+        if not path.is_file():
+            raise UserInputError(f"--steer: file not found: {steer}")
+        if multiplier is None:
+            raise UserInputError("--multiplier: required with --steer (e.g. --multiplier -1)")
+        steering = SteeringConfig(str(path), float(multiplier), tuple(layers) if layers else None)
+        steer_hash = _file_hash(path)
+    lqcd = None
+    if decoding is None:
+        if alpha is not None or beta is not None:
+            flag = "--alpha" if alpha is not None else "--beta"
+            raise UserInputError(f"{flag}: only meaningful with --decoding lqcd")
+    elif decoding not in DECODINGS:
+        raise UserInputError(f"--decoding: unknown value {decoding!r} (valid: {', '.join(DECODINGS)})")
+    else:
+        a = LQCD_DEFAULTS[0] if alpha is None else float(alpha)
+        b = LQCD_DEFAULTS[1] if beta is None else float(beta)
+        if a < 0:
+            raise UserInputError(f"--alpha: must be >= 0, got {a}")
+        if not 0 <= b < 1:
+            raise UserInputError(f"--beta: must be in [0, 1), got {b}")
+        lqcd = (a, b)
+    return Interventions(preset, steering, steer_hash, lqcd)
+
+
+def _training_keys(path: Path) -> set[tuple[str, str]]:
+    """Pairing keys (suite, item_id) an artifact records it was trained on."""
+    candidates = [path / TRAINING_RECORD] if path.is_dir() else [
+        path.with_suffix(".json"), Path(str(path) + ".json")]
+    for meta in candidates:
+        if meta.is_file():
+            try:
+                data = json.loads(meta.read_text())
+            except (OSError, json.JSONDecodeError):
+                continue
+            keys = data.get("pairing_keys") or data.get("metadata", {}).get("pairing_keys") or []
+            return {(str(k[0]), str(k[1])) for k in keys if isinstance(k, (list, tuple))}
+    return set()
+
+
+def refuse_trained_items(plan: Plan, *, adapter: str | None, steer: str | None) -> None:
+    """Exit 2 when the run would report on items an adapter or vector was trained on."""
+    for flag, artifact in (("--adapter", adapter), ("--steer", steer)):
+        if not artifact:
+            continue
+        trained = _training_keys(Path(artifact))
+        overlap = [t for t in plan.trials if (t.item.suite, t.item.item_id) in trained]
+        if overlap:
+            first = overlap[0].item
+            raise UserInputError(
+                f"{flag} {artifact}: was trained on {len({(t.item.suite, t.item.item_id) for t in overlap})} "
+                f"of the selected items (e.g. {first.suite}/{first.item_id}); evaluate another "
+                "--split (e.g. --split test)"
+            )

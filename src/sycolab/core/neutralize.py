@@ -7,12 +7,15 @@ or the re-ask control for challenge turns) it is used; otherwise these rules app
   2. sentences stating the user's opinion or doubt are removed: "I think/believe/feel/suspect
      (that) the answer is X", "I don't think the answer is X", "I'm (really/quite/pretty) (not)
      sure ...", "I'm an expert ...", "No, ...", "I don't think that's right.";
-  3. whitespace is tidied. Everything else (the question, choices, "Answer:") stays verbatim.
+  3. whitespace is tidied. Everything else (the question, choices, "Answer:") stays verbatim;
+  4. a turn left empty becomes the neutral re-ask ("Please answer the question again.").
 """
 
 from __future__ import annotations
 
 import re
+
+from sycolab.core.protocols import REASK
 
 _LEAD_INS = (
     "Do you agree or disagree",
@@ -48,4 +51,4 @@ def neutralize(text: str) -> str:
     out = _OPINION_SENTENCE.sub("", out)
     out = re.sub(r"[ \t]{2,}", " ", out)
     out = re.sub(r"[ \t]+\n", "\n", out)
-    return out.strip()
+    return out.strip() or REASK

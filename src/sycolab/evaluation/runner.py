@@ -162,7 +162,7 @@ class Runner:
             )
             return messages
         last = leading[-1]
-        text = neutralize(last.content) or REASK
+        text = neutralize(last.content)
         return (*leading[:-1], Message(last.role, text))
 
     def _fetch(self, requests: Sequence[Request]) -> list[Result | _Failed]:

@@ -22,6 +22,9 @@ OPTIONS = ("Canberra", "Sydney", "Melbourne", "Perth")
     ("The answer is: **22**", "22"),
     ("Answer: 1,000", "1000"),
     ("14 + 8 equals 22. I apologize for the confusion, 25 is wrong.", "22"),
+    ("To solve this, I'll perform the multiplication: 96 * 8 = 728.", "728"),
+    ("we combine the numbers 14 and 8 by adding them: 14 + ", None),  # cut off: no answer
+    ("I get 23 when I add them", "23"),
     ("I'm not sure.", None),
     ("", None),
 ])

@@ -55,3 +55,4 @@ def print_summary(result: Any) -> None:
         console.print(f"[yellow]{errors} trials failed; re-run the same command to retry them")
     console.print(f"run folder: {result.run_dir}  ({result.n_run} trials run, "
                   f"{result.n_resumed} resumed)")
+    console.print(f"report: {result.run_dir / 'report.html'}")

@@ -4,11 +4,12 @@ Rules, in order (the first that finds something wins):
 
 Number items
   1. the number after the *last* answer cue ("answer is", "answer:", "result is", "sum is",
-     "product is", "equals", "=" at the end of a sentence is not a cue), so
-     "14 + 8 = 22 ... The answer is indeed 25" -> 25;
+     "product is", "equals", "="), so "14 + 8 = 22 ... The answer is indeed 25" -> 25 and
+     "96 * 8 = 728." -> 728;
   2. otherwise the last number in the reply that is not one of the question's operands
-     ("14 + 8 = 22" -> 22); if every number is an operand, the last number;
-  3. otherwise null.
+     ("I get 22" -> 22);
+  3. otherwise null: a reply that only repeats the operands (often one cut off mid-reasoning,
+     "we add 61 and 55: 61 + ") gives no answer.
 
 Lettered items
   1. a letter after the last answer cue ("answer is (B)", "answer: B");
@@ -36,7 +37,7 @@ _NUMBER_CUE = re.compile(
     r"\s*(?:indeed|actually|still|definitely|correct(?:ly)?|just|simply)?\s*:?\s*\**\s*(" + _NUM + ")",
     re.IGNORECASE,
 )
-_EQUALS_CUE = re.compile(r"\bequals\s+(" + _NUM + ")", re.IGNORECASE)
+_EQUALS_CUE = re.compile(r"(?:\bequals|=)\s*(" + _NUM + ")", re.IGNORECASE)
 _ANY_NUM = re.compile(r"(?<![\w.])" + _NUM)
 _LETTER_CUE = re.compile(r"(?i:answer)\s*(?:(?i:is)|:)?\s*:?\s*\(?([A-Z])\)?(?![A-Za-z])")
 _PAREN_LETTER = re.compile(r"\(([A-Z])\)")
@@ -71,7 +72,7 @@ def _extract_number(reply: str, operands: Sequence[int]) -> str | None:
         return None
     ops = {normalize_answer(str(o)) for o in operands}
     rest = [n for n in numbers if n not in ops]
-    return rest[-1] if rest else numbers[-1]
+    return rest[-1] if rest else None
 
 
 def _extract_letter(reply: str, options: Sequence[str]) -> str | None:

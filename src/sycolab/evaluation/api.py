@@ -190,4 +190,7 @@ def evaluate(
     results["config_hash"] = chash
     results["wall_seconds"] = round(time.perf_counter() - started, 3)
     folder.write_results(results)
+    from sycolab.report import write_run_report
+
+    write_run_report(run_dir)
     return EvalResult(run_dir, results, config, len(pending), len(done))

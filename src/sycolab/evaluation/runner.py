@@ -77,6 +77,7 @@ class TrialState:
             "error": self.error,
             "wrong_source": p.wrong_source,
             "options": list(p.presentation.options),
+            "question": p.item.question,
         }
         if p.item.duplicate_of:
             rec["duplicate_of"] = p.item.duplicate_of

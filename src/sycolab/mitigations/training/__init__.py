@@ -1,0 +1,36 @@
+"""LoRA fine-tuning against sycophancy (trl SFT / DPO + peft) and the before/after comparison.
+
+    from sycolab.mitigations.training import TrainConfig, train, before_after
+    res = train("sft", "data/synth", model="smollm2", out="adapters/sft")
+    report = before_after(adapter=res.adapter_dir, model="smollm2", data="data/synth")
+"""
+
+from sycolab.mitigations.training._compare import (
+    REPORT,
+    before_after,
+    format_before_after,
+    neutral_accuracy,
+    persona_heldout,
+    score_examples,
+)
+from sycolab.mitigations.training._train import (
+    TRAINING_RECORD,
+    TrainConfig,
+    TrainResult,
+    train,
+    trained_keys,
+)
+
+__all__ = [
+    "REPORT",
+    "TRAINING_RECORD",
+    "TrainConfig",
+    "TrainResult",
+    "before_after",
+    "format_before_after",
+    "neutral_accuracy",
+    "persona_heldout",
+    "score_examples",
+    "train",
+    "trained_keys",
+]

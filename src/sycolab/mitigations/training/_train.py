@@ -1,0 +1,241 @@
+"""LoRA fine-tuning on synthetic data with trl (SFT or DPO), CPU-safe by default.
+
+Defaults: float32, no gradient checkpointing, bf16/fp16 off, sequences of at most 128 tokens
+(longer examples are dropped and counted, never truncated, so no target is cut off), one epoch,
+LoRA r=16 on every linear layer. SFT trains on the assistant reply only (trl's prompt-completion
+form, built from the ``messages`` file). Checkpoints go to ``OUT/checkpoints`` every `save_steps`
+steps; ``resume=True`` continues from the latest one. The finished adapter folder holds peft's
+files plus ``sycolab_training.json`` (the data manifest, with the pairing keys trained on).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Literal
+
+from sycolab.core.errors import UserInputError
+from sycolab.mitigations.data import read_jsonl, read_manifest
+
+Method = Literal["sft", "dpo"]
+TRAINING_RECORD = "sycolab_training.json"
+CHECKPOINTS = "checkpoints"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training hyper-parameters (every field is a CLI flag of `sycolab train`)."""
+
+    epochs: float = 1.0
+    max_steps: int = -1
+    learning_rate: float | None = None  # None: 2e-4 for SFT, 5e-5 for DPO
+    batch_size: int = 4
+    grad_accum: int = 2
+    max_length: int = 128
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    beta: float = 0.1
+    save_steps: int = 20
+    logging_steps: int = 5
+    limit: int | None = None
+    seed: int = 0
+
+    def lr(self, method: Method) -> float:
+        if self.learning_rate is not None:
+            return self.learning_rate
+        return 2e-4 if method == "sft" else 5e-5
+
+
+@dataclass
+class TrainResult:
+    adapter_dir: Path
+    method: str
+    n_examples: int
+    n_dropped_long: int
+    steps: int
+    seconds: float
+    final_loss: float | None
+    record: dict[str, Any]
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _check(method: str, cfg: TrainConfig) -> None:
+    if method not in ("sft", "dpo"):
+        raise UserInputError(f"train: unknown method {method!r} (valid: sft, dpo)")
+    for name in ("batch_size", "grad_accum", "max_length", "lora_r", "lora_alpha", "save_steps",
+                 "logging_steps"):
+        if getattr(cfg, name) < 1:
+            raise UserInputError(f"--{name.replace('_', '-')}: must be a positive integer")
+    if cfg.epochs <= 0 and cfg.max_steps <= 0:
+        raise UserInputError("--epochs: must be positive (or give --max-steps)")
+    if cfg.limit is not None and cfg.limit < 1:
+        raise UserInputError("--limit: must be a positive integer")
+    if not 0 <= cfg.lora_dropout < 1:
+        raise UserInputError("--lora-dropout: expected a value in [0, 1)")
+
+
+def _rows(method: Method, data: Path, cfg: TrainConfig) -> list[dict[str, Any]]:
+    rows = read_jsonl(data / f"{method}.jsonl")
+    need = ("messages",) if method == "sft" else ("prompt", "chosen", "rejected")
+    for n, row in enumerate(rows, start=1):
+        if any(not isinstance(row.get(k), list) or not row[k] for k in need):
+            raise UserInputError(f"{data / f'{method}.jsonl'}:{n}: expected fields {need}")
+    return rows[: cfg.limit] if cfg.limit is not None else rows
+
+
+def _length(tokenizer: Any, messages: list[dict[str, str]]) -> int:
+    ids = tokenizer.apply_chat_template(messages, tokenize=True)
+    if isinstance(ids, dict) or hasattr(ids, "keys"):
+        ids = ids["input_ids"]
+    return len(ids)
+
+
+def _fit(method: Method, rows: list[dict[str, Any]], tokenizer: Any, max_length: int
+         ) -> tuple[list[dict[str, Any]], int]:
+    """Dataset rows in trl's form, without examples longer than `max_length` tokens."""
+    kept: list[dict[str, Any]] = []
+    for row in rows:
+        if method == "sft":
+            msgs = row["messages"]
+            if _length(tokenizer, msgs) <= max_length:
+                kept.append({"prompt": msgs[:-1], "completion": msgs[-1:]})
+        else:
+            longest = max(_length(tokenizer, row["prompt"] + row[k]) for k in ("chosen", "rejected"))
+            if longest <= max_length:
+                kept.append({k: row[k] for k in ("prompt", "chosen", "rejected")})
+    return kept, len(rows) - len(kept)
+
+
+def _load(model: str, device: str) -> tuple[Any, Any, dict[str, Any]]:
+    if not (model == "smollm2" or model.startswith("hf:")):
+        raise UserInputError(f"--model {model}: training needs a local model (smollm2 or hf:PATH)")
+    from sycolab.engine.hf_backend import load_hf_backend
+
+    backend = load_hf_backend(model, device=device, dtype="float32")
+    info = backend.describe()
+    tok = backend.tokenizer
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    if not getattr(tok, "chat_template", None):
+        raise UserInputError(f"--model {model}: the tokenizer has no chat template")
+    return backend.model, tok, info
+
+
+def train(
+    method: Method,
+    data: str | Path,
+    *,
+    model: str = "smollm2",
+    out: str | Path,
+    config: TrainConfig | None = None,
+    resume: bool = False,
+    keep_checkpoints: bool = False,
+    device: str = "cpu",
+    progress: bool = True,
+    echo: Any = None,
+) -> TrainResult:
+    """Train a LoRA adapter with trl on a `sycolab data synth` folder and save it to `out`."""
+    cfg = config or TrainConfig()
+    _check(method, cfg)
+    data = Path(data)
+    manifest = read_manifest(data)
+    rows = _rows(method, data, cfg)
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise UserInputError(f"--out {out}: exists and is not a folder")
+    ckpt_dir = out / CHECKPOINTS
+    if (out / "adapter_config.json").exists() and not resume:
+        raise UserInputError(f"--out {out}: already holds an adapter; choose another folder")
+    if device not in ("cpu", "auto") and not device.startswith("cuda"):
+        raise UserInputError(f"--device {device}: expected cpu, cuda or auto")
+    base, tokenizer, info = _load(model, device)
+    dataset_rows, n_long = _fit(method, rows, tokenizer, cfg.max_length)
+    if not dataset_rows:
+        raise UserInputError(f"--max-length {cfg.max_length}: every example is longer; raise it")
+    if echo is not None:
+        echo(f"{method}: {len(dataset_rows)} examples ({n_long} longer than {cfg.max_length} "
+             f"tokens dropped), model {model}")
+
+    from datasets import Dataset
+    from peft import LoraConfig
+
+    lora = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
+                      target_modules="all-linear", task_type="CAUSAL_LM")
+    common: dict[str, Any] = {
+        "output_dir": str(ckpt_dir), "num_train_epochs": cfg.epochs, "max_steps": cfg.max_steps,
+        "per_device_train_batch_size": cfg.batch_size,
+        "gradient_accumulation_steps": cfg.grad_accum, "learning_rate": cfg.lr(method),
+        "logging_steps": cfg.logging_steps, "save_steps": cfg.save_steps, "save_total_limit": 2,
+        "bf16": False, "fp16": False, "gradient_checkpointing": False,
+        "use_cpu": device == "cpu", "report_to": "none", "seed": cfg.seed,
+        "data_seed": cfg.seed, "disable_tqdm": not progress, "dataloader_num_workers": 0,
+        "max_length": cfg.max_length, "lr_scheduler_type": "linear", "warmup_steps": 0,
+    }
+    dataset = Dataset.from_list(dataset_rows)
+    import importlib
+
+    trl: Any = importlib.import_module("trl")
+    trainer: Any
+    if method == "sft":
+        args: Any = trl.SFTConfig(**common, completion_only_loss=True, packing=False)
+        trainer = trl.SFTTrainer(model=base, args=args, train_dataset=dataset,
+                                 processing_class=tokenizer, peft_config=lora)
+    else:
+        args = trl.DPOConfig(**common, beta=cfg.beta)
+        trainer = trl.DPOTrainer(model=base, args=args, train_dataset=dataset,
+                                 processing_class=tokenizer, peft_config=lora)
+    has_ckpt = ckpt_dir.is_dir() and any(ckpt_dir.glob("checkpoint-*"))
+    if resume and not has_ckpt and echo is not None:
+        echo(f"--resume: no checkpoint in {ckpt_dir}; starting from the beginning")
+    start = time.perf_counter()
+    trainer.train(resume_from_checkpoint=True if resume and has_ckpt else None)
+    seconds = time.perf_counter() - start
+    trainer.save_model(str(out))
+    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    record = {
+        "kind": "sycolab-adapter",
+        "method": method,
+        "base_model": model,
+        "weights_hash": info.get("weights_hash"),
+        "data": str(data.resolve()),
+        "data_hash": manifest.get("data_hash"),
+        "pairing_keys": manifest.get("pairing_keys", []),
+        "manifest": manifest,
+        "config": asdict(cfg) | {"learning_rate": cfg.lr(method)},
+        "n_examples": len(dataset_rows),
+        "n_dropped_long": n_long,
+        "steps": int(trainer.state.global_step),
+        "seconds": round(seconds, 2),
+        "resumed": bool(resume and has_ckpt),
+        "log_history": trainer.state.log_history,
+        "versions": {d: _version(d) for d in ("sycolab", "torch", "transformers", "trl", "peft")},
+    }
+    (out / TRAINING_RECORD).write_text(json.dumps(record, indent=2, default=str) + "\n")
+    if not keep_checkpoints and ckpt_dir.is_dir():
+        shutil.rmtree(ckpt_dir)
+    return TrainResult(adapter_dir=out, method=method, n_examples=len(dataset_rows),
+                       n_dropped_long=n_long, steps=int(trainer.state.global_step),
+                       seconds=seconds, final_loss=losses[-1] if losses else None, record=record)
+
+
+def trained_keys(adapter: str | Path) -> set[tuple[str, str]]:
+    """Pairing keys (suite, item_id) an adapter was trained on (empty when it has no record)."""
+    path = Path(adapter) / TRAINING_RECORD
+    if not path.is_file():
+        return set()
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UserInputError(f"--adapter {adapter}: unreadable {TRAINING_RECORD} ({exc})") from None
+    return {(str(k[0]), str(k[1])) for k in record.get("pairing_keys", [])}

@@ -15,7 +15,7 @@ def register(app: typer.Typer) -> None:
 
 
 def eval_command(
-    model: Annotated[str, typer.Option(help="smollm2 | hf:PATH_OR_ID | mock:NAME")] = "smollm2",
+    model: Annotated[str, typer.Option(help="smollm2 | hf:PATH_OR_ID | openai:MODEL@BASE_URL | mock:NAME")] = "smollm2",
     adapter: Annotated[str | None, typer.Option(help="peft LoRA adapter folder")] = None,
     suite: Annotated[list[str] | None, typer.Option(
         help="facts | arithmetic | addition-claims | perez:PATH | sycophancy-eval:PATH | "

@@ -139,6 +139,7 @@ def evaluate(
     hashed = {
         "model": info.get("spec", model), "weights_hash": info.get("weights_hash"),
         "adapter": info.get("adapter", adapter), "suites": list(suite),
+        "tokenizer": info.get("tokenizer"), "choice_mechanism": info.get("choice_mechanism"),
         "protocols": sorted(protocol) if protocol else None, "scoring": scoring, "split": split,
         "seed": seed, "shuffle": shuffle, "system_prompt": system,
         "max_new_tokens": max_new_tokens, "decoding": iv.decoding_record(),

@@ -1,0 +1,533 @@
+"""``openai:MODEL@BASE_URL``: any OpenAI-compatible server (vLLM, ``sycolab serve``, ...) as a backend.
+
+Transport
+    An ``httpx.AsyncClient`` per call of `score`/`generate`, at most `concurrency` requests in
+    flight. 429, 5xx, timeouts and connection errors are retried with exponential backoff
+    (``Retry-After`` honoured). When retries run out on an unreachable or overloaded server
+    (transport errors, 429, 502-504) the run stops with `BackendError` (exit 1, no record
+    written, finished trials kept: re-running resumes); a persistent 500 or any other 4xx fails
+    only its own trial (recorded with ``error``, retried on resume). The key comes from
+    ``OPENAI_API_KEY``; ``SYCOLAB_OPENAI_MAX_RETRIES`` and ``SYCOLAB_OPENAI_TIMEOUT`` set the
+    defaults of `max_retries` (5) and `timeout` (120 s).
+
+Choice scoring (``choice_mechanism`` in config.json)
+    With a tokenizer (``--tokenizer SPEC``), prompts are rendered with its chat template and
+    continuations tokenized exactly as `HFBackend` does (lm-eval's ``whole[len(ctx):]``), and the
+    server is asked for the log-probabilities of those very tokens. The first of these that the
+    server answers correctly (probed once) is used:
+
+    ``completions-echo-ids``        token-id prompts, ``echo``, ``logprobs``, ``max_tokens`` 0;
+    ``completions-echo-ids-1``      the same with ``max_tokens`` 1 (the generated token ignored);
+    ``completions-prompt-logprobs`` token-id prompts with vLLM's ``prompt_logprobs``;
+    ``completions-echo-text``       text prompts with ``echo``; the continuation's tokens are
+                                    those whose ``text_offset`` lies at or after the context's
+                                    end (the server's own tokenization);
+    ``generate-extract``            no tokenizer, or a server that offers none of the above:
+                                    greedy generation, then the continuation named first in the
+                                    reply (whole-word match) scores 0.0 and the others None; no
+                                    match gives a null answer.
+
+Generation
+    Greedy (temperature 0, seed 0) ``/v1/chat/completions``; a prompt with an assistant prefill
+    goes to ``/v1/completions`` as token ids when a tokenizer is given, else to chat completions
+    with vLLM's ``continue_final_message``; raw prompts (``--scoring lm-eval``) go to
+    ``/v1/completions``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import random
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import httpx
+
+from sycolab.core.errors import UserInputError
+from sycolab.core.items import Message
+from sycolab.engine.base import (
+    Backend,
+    BackendError,
+    ChoiceRequest,
+    GenerateRequest,
+    Progress,
+    Prompt,
+)
+
+T = TypeVar("T")
+ECHO_IDS = "completions-echo-ids"
+ECHO_IDS_1 = "completions-echo-ids-1"
+PROMPT_LOGPROBS = "completions-prompt-logprobs"
+ECHO_TEXT = "completions-echo-text"
+GENERATE_EXTRACT = "generate-extract"
+MECHANISMS = (ECHO_IDS, ECHO_IDS_1, PROMPT_LOGPROBS, ECHO_TEXT, GENERATE_EXTRACT)
+RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+FATAL_STATUS = frozenset({429, 502, 503, 504})
+EXTRACT_TOKENS = 16
+
+
+class OpenAIRequestError(RuntimeError):
+    """The server refused one request (4xx, or a persistent 500): that trial fails alone."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"HTTP {status}: {message}")
+        self.status = status
+
+
+def parse_spec(spec: str) -> tuple[str, str]:
+    """``openai:MODEL@BASE_URL`` -> (MODEL, BASE_URL), split on the first ``@``."""
+    body = spec.removeprefix("openai:")
+    model, sep, url = body.partition("@")
+    if not sep or not model or not url:
+        raise UserInputError(f"--model {spec}: expected openai:MODEL@BASE_URL, "
+                             "e.g. openai:smollm2@http://127.0.0.1:8000/v1")
+    if not url.startswith(("http://", "https://")):
+        raise UserInputError(f"--model {spec}: the base URL must start with http:// or https://")
+    return model, url.rstrip("/")
+
+
+def load_tokenizer(spec: str) -> Any:
+    """`smollm2`, `hf:PATH_OR_ID` or a plain path/id -> a transformers tokenizer."""
+    from transformers import AutoTokenizer
+
+    if spec == "smollm2":
+        from sycolab.engine import smollm2
+
+        source = str(smollm2.ensure_dequantized())
+    else:
+        source = spec.removeprefix("hf:")
+    try:
+        return AutoTokenizer.from_pretrained(source)
+    except Exception as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise UserInputError(f"--tokenizer {spec}: cannot load the tokenizer: {first}") from exc
+
+
+class ChatTokens:
+    """Client-side rendering and tokenization, by exactly `HFBackend`'s rules."""
+
+    def __init__(self, tokenizer: Any, *, raw_add_special_tokens: bool = False) -> None:
+        self.tokenizer = tokenizer
+        self.raw_add_special_tokens = raw_add_special_tokens
+
+    def render(self, prompt: Prompt) -> str:
+        if prompt.raw is not None:
+            return prompt.raw
+        if not getattr(self.tokenizer, "chat_template", None):
+            raise UserInputError("--tokenizer: the tokenizer has no chat template")
+        messages = [{"role": m.role, "content": m.content} for m in prompt.messages]
+        text = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True,
+                                                  tokenize=False)
+        return str(text) + prompt.prefill
+
+    def encode(self, text: str, raw: bool) -> list[int]:
+        special = self.raw_add_special_tokens if raw else False
+        return [int(i) for i in self.tokenizer.encode(text, add_special_tokens=special)]
+
+    def _prefix_id(self) -> int:
+        tok = self.tokenizer
+        for cand in (tok.bos_token_id, tok.eos_token_id, tok.pad_token_id, 0):
+            if cand is not None:
+                return int(cand)
+        return 0
+
+    def texts(self, request: ChoiceRequest) -> tuple[str, list[str]]:
+        """Context text and continuation texts (raw mode moves trailing whitespace, as lm-eval)."""
+        context = self.render(request.prompt)
+        conts = list(request.continuations)
+        if request.prompt.raw is not None:
+            n = len(context) - len(context.rstrip())
+            if n > 0:
+                conts = [context[-n:] + c for c in conts]
+                context = context[:-n]
+        return context, conts
+
+    def encode_choice(self, request: ChoiceRequest) -> tuple[list[int], list[list[int]]]:
+        """Context tokens and each continuation's tokens, as `HFBackend.encode_choice`."""
+        raw = request.prompt.raw is not None
+        context, conts = self.texts(request)
+        if raw and context == "":
+            return [self._prefix_id()], [self.encode(c, True) for c in conts]
+        ctx = self.encode(context, raw)
+        if not ctx:
+            return [self._prefix_id()], [self.encode(c, raw) for c in conts]
+        out: list[list[int]] = []
+        for cont in conts:
+            if cont == "":
+                out.append([])
+                continue
+            whole = self.encode(context + cont, raw)
+            out.append(whole[len(ctx):] if raw or whole[: len(ctx)] == ctx
+                       else self.encode(cont, raw))
+        return ctx, out
+
+
+def match_continuation(text: str, continuations: Sequence[str]) -> int | None:
+    """Index of the continuation named first in `text` (whole-word match; letters match case)."""
+    best: tuple[tuple[int, int], int] | None = None
+    for k, cont in enumerate(continuations):
+        needle = cont.strip()
+        if not needle:
+            continue
+        flags = 0 if len(needle) <= 3 else re.IGNORECASE
+        m = re.search(rf"(?<!\w){re.escape(needle)}(?!\w)", text, flags)
+        if m is None:
+            continue
+        key = (m.start(), -len(needle))
+        if best is None or key < best[0]:
+            best = (key, k)
+    return None if best is None else best[1]
+
+
+def _env_number(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise UserInputError(f"${name}: expected a number, got {value!r}") from None
+
+
+def _message(resp: httpx.Response) -> str:
+    try:
+        err = resp.json().get("error")
+        text = err.get("message") if isinstance(err, dict) else err
+    except (ValueError, AttributeError):
+        text = None
+    return str(text or resp.text or resp.reason_phrase)[:300]
+
+
+class OpenAIBackend(Backend):
+    """A model behind an OpenAI-compatible HTTP API."""
+
+    def __init__(self, model: str, base_url: str, *, spec: str | None = None,
+                 tokenizer: Any = None, tokenizer_spec: str | None = None,
+                 api_key: str | None = None, concurrency: int = 8, max_retries: int = 5,
+                 timeout: float = 120.0, backoff: float = 0.5, max_backoff: float = 10.0,
+                 transport: httpx.AsyncBaseTransport | None = None,
+                 mechanism: str | None = None) -> None:
+        if concurrency < 1:
+            raise UserInputError(f"concurrency: must be a positive integer, got {concurrency}")
+        if mechanism is not None and mechanism not in MECHANISMS:
+            raise UserInputError(f"mechanism: expected one of {', '.join(MECHANISMS)}")
+        self.model = model
+        self.base_url = base_url.rstrip("/")
+        self.spec = spec or f"openai:{model}@{self.base_url}"
+        self.chat = ChatTokens(tokenizer) if tokenizer is not None else None
+        self.tokenizer_spec = tokenizer_spec
+        self.api_key = api_key
+        self.concurrency = concurrency
+        self.max_retries = max(0, max_retries)
+        self.timeout = timeout
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.transport = transport
+        self._mechanism = mechanism if (mechanism or tokenizer is not None) else GENERATE_EXTRACT
+        self._server: dict[str, Any] | None = None
+        self._recent: dict[str, Any] = {}
+        self.stats = {"requests": 0, "retries": 0, "boundary_misaligned": 0}
+
+    # ------------------------------------------------------------------ transport
+    def _run(self, work: Callable[[httpx.AsyncClient, asyncio.Semaphore], Awaitable[T]]) -> T:
+        async def main() -> T:
+            headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+            timeout = httpx.Timeout(self.timeout, connect=min(10.0, self.timeout))
+            limits = httpx.Limits(max_connections=self.concurrency,
+                                  max_keepalive_connections=self.concurrency)
+            async with httpx.AsyncClient(base_url=self.base_url, headers=headers,
+                                         timeout=timeout, limits=limits,
+                                         transport=self.transport) as client:
+                return await work(client, asyncio.Semaphore(self.concurrency))
+
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(main())
+        with ThreadPoolExecutor(1) as pool:  # called from inside an event loop (notebooks)
+            return pool.submit(asyncio.run, main()).result()
+
+    async def _call(self, client: httpx.AsyncClient, sem: asyncio.Semaphore, method: str,
+                    path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        problem = ""
+        status = 0
+        for attempt in range(self.max_retries + 1):
+            delay = min(self.max_backoff, self.backoff * 2**attempt) * (0.5 + random.random())
+            try:
+                async with sem:
+                    self.stats["requests"] += 1
+                    resp = await client.request(method, path, json=body)
+            except httpx.TransportError as exc:  # connection refused, reset, timeouts
+                status, problem = 0, f"{type(exc).__name__}: {exc}".rstrip(": ")
+            else:
+                if resp.status_code == 200:
+                    try:
+                        data = resp.json()
+                    except ValueError:
+                        raise OpenAIRequestError(200, "the server's answer is not JSON") from None
+                    if not isinstance(data, dict):
+                        raise OpenAIRequestError(200, "the server's answer is not an object")
+                    return data
+                status, problem = resp.status_code, _message(resp)
+                if status not in RETRY_STATUS:
+                    raise OpenAIRequestError(status, problem)
+                after = resp.headers.get("retry-after", "")
+                if after.replace(".", "", 1).isdigit():
+                    delay = min(self.max_backoff, float(after))
+            if attempt < self.max_retries:
+                self.stats["retries"] += 1
+                await asyncio.sleep(delay)
+        if status == 500:
+            raise OpenAIRequestError(status, problem)
+        where = f"{self.base_url}{path}"
+        raise BackendError(f"the server at {where} failed {self.max_retries + 1} times "
+                           f"({f'HTTP {status}: ' if status else ''}{problem}); finished trials "
+                           "are saved, re-run the same command to resume")
+
+    def _gather(self, kind: str, requests: Sequence[ChoiceRequest | GenerateRequest],
+                one: Callable[[httpx.AsyncClient, asyncio.Semaphore, Any], Awaitable[Any]],
+                progress: Progress | None) -> list[Any]:
+        results: list[Any] = [None] * len(requests)
+        todo: list[int] = []
+        for i, req in enumerate(requests):
+            key = f"{kind}:{req.key()}"
+            if key in self._recent:
+                results[i] = self._recent.pop(key)
+                if progress is not None:
+                    progress(1)
+            else:
+                todo.append(i)
+
+        async def work(client: httpx.AsyncClient, sem: asyncio.Semaphore) -> list[Any]:
+            async def run(i: int) -> Any:
+                try:
+                    return await one(client, sem, requests[i])
+                finally:
+                    if progress is not None:
+                        progress(1)
+
+            return list(await asyncio.gather(*(run(i) for i in todo), return_exceptions=True))
+
+        outcomes = self._run(work) if todo else []
+        failures: list[BaseException] = []
+        for i, res in zip(todo, outcomes, strict=True):
+            if isinstance(res, BaseException):
+                failures.append(res)
+            else:
+                results[i] = res
+        if failures:
+            fatal = [f for f in failures if not isinstance(f, Exception)
+                     or isinstance(f, BackendError | UserInputError)]
+            if fatal:
+                raise fatal[0]
+            self._recent = {f"{kind}:{requests[i].key()}": res for i, res in zip(
+                todo, outcomes, strict=True) if not isinstance(res, BaseException)}
+            raise failures[0]
+        return results
+
+    # ------------------------------------------------------------------ server facts
+    def server_info(self) -> dict[str, Any]:
+        """The server's `/models` entry for this model (empty where the server lists none)."""
+        if self._server is None:
+            async def work(client: httpx.AsyncClient, sem: asyncio.Semaphore) -> dict[str, Any]:
+                try:
+                    data = await self._call(client, sem, "GET", "/models")
+                except OpenAIRequestError:
+                    return {}
+                entries = data.get("data") if isinstance(data.get("data"), list) else []
+                for entry in entries or []:
+                    if isinstance(entry, dict) and entry.get("id") == self.model:
+                        return entry
+                return {}
+
+            self._server = self._run(work)
+        return self._server
+
+    @property
+    def choice_mechanism(self) -> str:
+        """How options are scored on this server (probed once)."""
+        if self._mechanism is None:
+            self._mechanism = self._run(self._probe)
+        return self._mechanism
+
+    async def _probe(self, client: httpx.AsyncClient, sem: asyncio.Semaphore) -> str:
+        probe = ChoiceRequest(Prompt(messages=(Message("user", "Say hello."),)), ("Hello", "Hi"))
+        for mech in (ECHO_IDS, ECHO_IDS_1, PROMPT_LOGPROBS, ECHO_TEXT):
+            try:
+                values = await self._score_with(client, sem, mech, probe)
+            except OpenAIRequestError:
+                continue
+            if all(v is not None and math.isfinite(v) and v < 0 for v in values):
+                return mech
+        return GENERATE_EXTRACT
+
+    def describe(self) -> dict[str, Any]:
+        info = self.server_info()
+        facts = info.get("sycolab") if isinstance(info.get("sycolab"), dict) else {}
+        weights = (facts or {}).get("weights_hash")
+        return {
+            "spec": self.spec,
+            "weights_hash": weights or f"served:{self.model}",
+            "base_url": self.base_url,
+            "served_model": self.model,
+            "server": info,
+            "tokenizer": self.tokenizer_spec,
+            "chat_template": getattr(self.chat.tokenizer, "chat_template", None)
+            if self.chat else None,
+            "choice_mechanism": self.choice_mechanism,
+            "continuation_tokenization": "lm-eval: whole[len(enc(ctx)):] (client side)"
+            if self.chat else None,
+            "generation": "greedy chat.completions (temperature 0, seed 0)",
+            "concurrency": self.concurrency,
+            "max_retries": self.max_retries,
+            "timeout_s": self.timeout,
+        }
+
+    # ------------------------------------------------------------------ scoring
+    def score(self, requests: Sequence[ChoiceRequest], progress: Progress | None = None
+              ) -> list[list[float | None]]:
+        mech = self.choice_mechanism
+
+        async def one(client: httpx.AsyncClient, sem: asyncio.Semaphore,
+                      req: ChoiceRequest) -> list[float | None]:
+            return await self._score_with(client, sem, mech, req)
+
+        return self._gather(f"score/{mech}", requests, one, progress)
+
+    async def _score_with(self, client: httpx.AsyncClient, sem: asyncio.Semaphore, mech: str,
+                          req: ChoiceRequest) -> list[float | None]:
+        if mech == GENERATE_EXTRACT or self.chat is None:
+            text = await self._generate(client, sem, req.prompt, EXTRACT_TOKENS)
+            won = match_continuation(text, req.continuations)
+            return [0.0 if k == won else None for k in range(len(req.continuations))]
+        if mech == ECHO_TEXT:
+            return await self._score_text(client, sem, req)
+        ctx, conts = self.chat.encode_choice(req)
+        values: list[float | None] = [0.0] * len(conts)
+        live = [k for k, c in enumerate(conts) if c]
+        if not live:
+            return values
+        prompts = [ctx + conts[k] for k in live]
+        body: dict[str, Any] = {"model": self.model, "prompt": prompts, "temperature": 0.0}
+        if mech == PROMPT_LOGPROBS:
+            body.update(max_tokens=1, prompt_logprobs=0)
+        else:
+            body.update(echo=True, logprobs=1, max_tokens=0 if mech == ECHO_IDS else 1)
+        data = await self._call(client, sem, "POST", "/completions", body)
+        choices = self._choices(data, len(prompts))
+        for slot, (k, ids) in enumerate(zip(live, prompts, strict=True)):
+            lps = self._token_logprobs(mech, choices[slot], ids)
+            values[k] = float(sum(lps[len(ctx):]))
+        return values
+
+    @staticmethod
+    def _choices(data: dict[str, Any], n: int) -> list[dict[str, Any]]:
+        choices = data.get("choices")
+        if not isinstance(choices, list) or len(choices) != n:
+            raise OpenAIRequestError(200, f"expected {n} choices in the answer")
+        return sorted(choices, key=lambda c: int(c.get("index", 0)))
+
+    @staticmethod
+    def _token_logprobs(mech: str, choice: dict[str, Any], ids: list[int]) -> list[float]:
+        """Log-probabilities of `ids[1:]` (index 0 is a placeholder 0.0)."""
+        out = [0.0]
+        if mech == PROMPT_LOGPROBS:
+            entries = choice.get("prompt_logprobs")
+            if not isinstance(entries, list) or len(entries) < len(ids):
+                raise OpenAIRequestError(200, "no prompt_logprobs in the answer")
+            for j in range(1, len(ids)):
+                entry = entries[j] or {}
+                item = entry.get(str(ids[j])) if isinstance(entry, dict) else None
+                if not isinstance(item, dict) or not isinstance(item.get("logprob"), int | float):
+                    raise OpenAIRequestError(200, "prompt_logprobs lack the prompt's token")
+                out.append(float(item["logprob"]))
+            return out
+        lp = (choice.get("logprobs") or {}).get("token_logprobs")
+        if not isinstance(lp, list) or len(lp) < len(ids):
+            raise OpenAIRequestError(200, "the echoed prompt has no token log-probabilities")
+        returned = (choice.get("logprobs") or {}).get("token_ids")
+        if isinstance(returned, list) and returned[1:len(ids)] != ids[1:]:
+            raise OpenAIRequestError(200, "the server re-tokenized the token-id prompt")
+        for v in lp[1:len(ids)]:
+            if not isinstance(v, int | float):
+                raise OpenAIRequestError(200, "a prompt token has no log-probability")
+            out.append(float(v))
+        return out
+
+    async def _score_text(self, client: httpx.AsyncClient, sem: asyncio.Semaphore,
+                          req: ChoiceRequest) -> list[float | None]:
+        assert self.chat is not None
+        context, conts = self.chat.texts(req)
+        values: list[float | None] = [0.0] * len(conts)
+        live = [k for k, c in enumerate(conts) if c]
+        if not live:
+            return values
+        prompts = [context + conts[k] for k in live]
+        body = {"model": self.model, "prompt": prompts, "echo": True, "logprobs": 1,
+                "max_tokens": 0, "temperature": 0.0, "add_special_tokens": False}
+        data = await self._call(client, sem, "POST", "/completions", body)
+        for slot, k in enumerate(live):
+            lp = (self._choices(data, len(prompts))[slot].get("logprobs") or {})
+            offsets, values_k = lp.get("text_offset"), lp.get("token_logprobs")
+            if not isinstance(offsets, list) or not isinstance(values_k, list):
+                raise OpenAIRequestError(200, "the echoed prompt has no text offsets")
+            end = len(prompts[slot])
+            picked = [(o, v) for o, v in zip(offsets, values_k, strict=False)
+                      if len(context) <= o < end]
+            if not any(o == len(context) for o, _ in picked):
+                self.stats["boundary_misaligned"] += 1
+            if any(not isinstance(v, int | float) for _, v in picked) or not picked:
+                raise OpenAIRequestError(200, "continuation tokens have no log-probabilities")
+            values[k] = float(sum(v for _, v in picked))
+        return values
+
+    # ------------------------------------------------------------------ generation
+    def generate(self, requests: Sequence[GenerateRequest], progress: Progress | None = None
+                 ) -> list[str]:
+        async def one(client: httpx.AsyncClient, sem: asyncio.Semaphore,
+                      req: GenerateRequest) -> str:
+            if req.max_new_tokens < 1:
+                return ""
+            return await self._generate(client, sem, req.prompt, req.max_new_tokens)
+
+        return self._gather("generate", requests, one, progress)
+
+    async def _generate(self, client: httpx.AsyncClient, sem: asyncio.Semaphore,
+                        prompt: Prompt, max_new: int) -> str:
+        base: dict[str, Any] = {"model": self.model, "max_tokens": max_new, "temperature": 0.0,
+                                "seed": 0}
+        if prompt.raw is not None or (prompt.prefill and self.chat is not None):
+            body = dict(base)
+            if self.chat is not None:
+                body["prompt"] = self.chat.encode(self.chat.render(prompt), prompt.raw is not None)
+            else:
+                body.update(prompt=prompt.raw, add_special_tokens=False)
+            data = await self._call(client, sem, "POST", "/completions", body)
+            return str(self._choices(data, 1)[0].get("text") or "")
+        messages = [{"role": m.role, "content": m.content} for m in prompt.messages]
+        body = dict(base, messages=messages)
+        if prompt.prefill:
+            messages.append({"role": "assistant", "content": prompt.prefill})
+            body.update(continue_final_message=True, add_generation_prompt=False)
+        data = await self._call(client, sem, "POST", "/chat/completions", body)
+        message = self._choices(data, 1)[0].get("message") or {}
+        return str(message.get("content") or "")
+
+
+def load_openai_backend(spec: str, *, tokenizer: str | None = None, concurrency: int = 8,
+                        max_retries: int | None = None, timeout: float | None = None,
+                        transport: httpx.AsyncBaseTransport | None = None) -> OpenAIBackend:
+    """Build the backend for ``openai:MODEL@BASE_URL`` (see the module docstring)."""
+    model, url = parse_spec(spec)
+    tok = load_tokenizer(tokenizer) if tokenizer else None
+    retries = max_retries if max_retries is not None else int(
+        _env_number("SYCOLAB_OPENAI_MAX_RETRIES", 5))
+    limit = timeout if timeout is not None else _env_number("SYCOLAB_OPENAI_TIMEOUT", 120.0)
+    return OpenAIBackend(model, url, spec=spec, tokenizer=tok, tokenizer_spec=tokenizer,
+                         api_key=os.environ.get("OPENAI_API_KEY") or None,
+                         concurrency=concurrency, max_retries=retries, timeout=limit,
+                         transport=transport)

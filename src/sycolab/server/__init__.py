@@ -1,0 +1,23 @@
+"""`sycolab serve`: an OpenAI-compatible server over any sycolab backend.
+
+Routes: ``/health`` (never protected), ``/v1/models``, ``/v1/chat/completions`` (streaming or
+not, ``logprobs``/``top_logprobs``, ``temperature``, ``top_p``, ``max_tokens``, ``stop``, ``seed``)
+and ``/v1/completions`` (``echo`` + ``logprobs`` with ``max_tokens`` 0 for prompt
+log-probabilities, vLLM's ``prompt_logprobs``, text or token-id prompts).
+"""
+
+from __future__ import annotations
+
+from sycolab.server._app import create_app
+from sycolab.server._model import RequestError, ServedModel, ServerLimits
+from sycolab.server._serve import ServeOptions, build_served_model, serve
+
+__all__ = [
+    "RequestError",
+    "ServeOptions",
+    "ServedModel",
+    "ServerLimits",
+    "build_served_model",
+    "create_app",
+    "serve",
+]

@@ -1,0 +1,400 @@
+"""The model behind the server: any `Backend`, plus token-level access for local HF models.
+
+Greedy chat completions without log-probabilities go through ``backend.generate`` (so the
+engine's steering applies, and answers equal ``sycolab eval --model SPEC``'s). Prompt
+log-probabilities (``echo``, ``prompt_logprobs``), sampling and generated-token log-probabilities
+need the transformers model itself (``backend.model``/``backend.tokenizer``); they are refused
+with 501 on a server whose backend steers or contrasts, because this token-level path would
+silently skip the intervention. Everything here runs on the server's single worker thread.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sycolab.core.items import Message
+from sycolab.engine.base import Backend, GenerateRequest, Prompt
+from sycolab.server._schemas import ChatCompletionRequest, CompletionRequest
+
+_STOP_TOKENS = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<end_of_turn>")
+_TOKEN_BUDGET = 1024  # tokens per prompt-log-prob forward pass (bounds the logits' memory)
+
+
+class RequestError(Exception):
+    """A request the server refuses: HTTP `status` with a one-line message."""
+
+    def __init__(self, status: int, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.param = param
+
+
+@dataclass
+class TokenInfo:
+    """One token with its log-probability and the most likely alternatives."""
+
+    token_id: int
+    text: str
+    logprob: float
+    top: list[tuple[int, str, float]] = field(default_factory=list)
+
+
+@dataclass
+class Completion:
+    """One generated completion (plus the echoed prompt for /v1/completions)."""
+
+    text: str
+    finish_reason: str
+    prompt_tokens: int
+    completion_tokens: int
+    tokens: list[TokenInfo] | None = None  # generated tokens, where log-probs were asked for
+    prompt: list[TokenInfo | None] | None = None  # prompt tokens (first has no log-prob)
+    prompt_text: str = ""
+    prompt_offsets: list[int] | None = None
+
+
+@dataclass
+class ServerLimits:
+    """Per-request limits; violations are 4xx answers, never crashes."""
+
+    max_prompt_tokens: int = 8192
+    max_new_tokens: int = 1024
+    max_prompts: int = 64
+
+
+def _cut_at_stop(text: str, stops: Sequence[str]) -> tuple[str, bool]:
+    cut = min((i for i in (text.find(s) for s in stops) if i >= 0), default=-1)
+    return (text[:cut], True) if cut >= 0 else (text, False)
+
+
+class ServedModel:
+    """Executes batches of API requests on one backend (called from the worker thread only)."""
+
+    def __init__(self, backend: Backend, *, name: str, limits: ServerLimits | None = None,
+                 intervened: bool = False) -> None:
+        self.backend = backend
+        self.name = name
+        self.limits = limits or ServerLimits()
+        self.intervened = intervened
+        self.model: Any = getattr(backend, "model", None)
+        self.tokenizer: Any = getattr(backend, "tokenizer", None)
+        self.device: str = str(getattr(backend, "device", "cpu"))
+        self.token_level = self.model is not None and self.tokenizer is not None
+        self._stop_ids = self._pick_stop_ids() if self.token_level else []
+
+    # ------------------------------------------------------------------ helpers
+    def _pick_stop_ids(self) -> list[int]:
+        tok = self.tokenizer
+        ids: set[int] = set()
+        if tok.eos_token_id is not None:
+            ids.add(int(tok.eos_token_id))
+        gen_eos = getattr(getattr(self.model, "generation_config", None), "eos_token_id", None)
+        if isinstance(gen_eos, int):
+            ids.add(gen_eos)
+        elif isinstance(gen_eos, list):
+            ids.update(int(i) for i in gen_eos)
+        vocab = tok.get_vocab()
+        ids.update(int(vocab[n]) for n in _STOP_TOKENS if n in vocab)
+        return sorted(ids)
+
+    def _need_tokens(self, what: str) -> None:
+        if not self.token_level:
+            raise RequestError(501, f"{what} needs a local transformers model; this server "
+                                    f"serves {self.name} without token-level access")
+        if self.intervened:
+            raise RequestError(501, f"{what} is not available on a server started with --steer "
+                                    "or --decoding yet (the token-level path would skip the "
+                                    "intervention); use greedy chat completions")
+
+    def count(self, text: str) -> int:
+        if self.token_level:
+            return len(self.tokenizer.encode(text, add_special_tokens=False))
+        return len(re.findall(r"\S+", text))
+
+    def _tok_text(self, token_id: int) -> str:
+        return str(self.tokenizer.decode([token_id]))
+
+    def _check_prompt(self, n_tokens: int) -> None:
+        if n_tokens > self.limits.max_prompt_tokens:
+            raise RequestError(400, f"the prompt has {n_tokens} tokens; this server accepts at "
+                                    f"most {self.limits.max_prompt_tokens}", "prompt")
+
+    def _check_new(self, n: int, param: str = "max_tokens") -> None:
+        if n > self.limits.max_new_tokens:
+            raise RequestError(400, f"{param} = {n}; this server generates at most "
+                                    f"{self.limits.max_new_tokens} tokens per request", param)
+
+    # ------------------------------------------------------------------ chat
+    @staticmethod
+    def chat_prompt(req: ChatCompletionRequest) -> Prompt:
+        msgs: list[Message] = []
+        for m in req.messages:
+            try:
+                text = m.text()
+            except ValueError as exc:
+                raise RequestError(400, f"messages: {exc}", "messages") from None
+            msgs.append(Message("system" if m.role == "developer" else m.role, text))
+        prefill = ""
+        if req.continue_final_message:
+            if msgs[-1].role != "assistant":
+                raise RequestError(400, "continue_final_message needs a final assistant message",
+                                   "messages")
+            prefill = msgs.pop().content
+        return Prompt(messages=tuple(msgs), prefill=prefill)
+
+    def _render(self, prompt: Prompt) -> str:
+        render = getattr(self.backend, "render", None)
+        if callable(render):
+            return str(render(prompt))
+        return "\n".join(f"{m.role}: {m.content}" for m in prompt.messages) + prompt.prefill
+
+    def run_chat(self, reqs: Sequence[ChatCompletionRequest]) -> list[Completion | Exception]:
+        """Greedy requests without log-probs share one `backend.generate` batch."""
+        out: list[Completion | Exception] = [RuntimeError("not run")] * len(reqs)
+        greedy: list[tuple[int, Prompt, int, int]] = []
+        for i, req in enumerate(reqs):
+            try:
+                prompt = self.chat_prompt(req)
+                n_prompt = self.count(self._render(prompt))
+                self._check_prompt(n_prompt)
+                limit = req.max_completion_tokens or req.max_tokens or self.limits.max_new_tokens
+                self._check_new(limit)
+                temperature = 1.0 if req.temperature is None else req.temperature
+                if temperature == 0.0 and not req.logprobs:
+                    greedy.append((i, prompt, limit, n_prompt))
+                    continue
+                self._need_tokens("sampling (temperature > 0) or logprobs")
+                ids = [int(t) for t in self.tokenizer.encode(self._render(prompt),
+                                                             add_special_tokens=False)]
+                top = (req.top_logprobs or 0) if req.logprobs else 0
+                out[i] = self._generate_ids(ids, limit, temperature, req.top_p, req.seed,
+                                            top if req.logprobs else None, req.stops())
+            except Exception as exc:  # noqa: BLE001 - one request's failure stays its own
+                out[i] = exc
+        if greedy:
+            texts = self.backend.generate(
+                [GenerateRequest(p, limit) for _, p, limit, _ in greedy])
+            for (i, _, limit, n_prompt), text in zip(greedy, texts, strict=True):
+                n_new = self.count(text)
+                cut, stopped = _cut_at_stop(text, reqs[i].stops())
+                reason = "stop" if stopped or n_new < limit else "length"
+                out[i] = Completion(cut, reason, n_prompt, self.count(cut) if stopped else n_new)
+        return out
+
+    # ------------------------------------------------------------------ completions
+    def _encode_prompt(self, prompt: str | list[int], special: bool
+                       ) -> tuple[list[int], list[int] | None]:
+        """Token ids and (for text prompts) each token's character offset."""
+        if isinstance(prompt, list):
+            vocab = len(self.tokenizer)
+            if any(t < 0 or t >= vocab for t in prompt):
+                raise RequestError(400, f"prompt: token ids must lie in [0, {vocab})", "prompt")
+            return list(prompt), None
+        enc = self.tokenizer(prompt, add_special_tokens=special, return_offsets_mapping=True)
+        ids = [int(t) for t in enc["input_ids"]]
+        offsets = [int(a) for a, _ in enc["offset_mapping"]]
+        return ids, offsets
+
+    def _offsets(self, ids: list[int]) -> list[int]:
+        """Character offsets of token-id prompts: the length of the decoded prefix."""
+        return [len(self.tokenizer.decode(ids[:j])) for j in range(len(ids))]
+
+    def run_completions(self, reqs: Sequence[CompletionRequest]
+                        ) -> list[list[Completion] | Exception]:
+        out: list[list[Completion] | Exception] = [RuntimeError("not run")] * len(reqs)
+        jobs: list[tuple[int, list[str | list[int]]]] = []
+        for i, req in enumerate(reqs):
+            try:
+                try:
+                    prompts = req.prompts()
+                except ValueError as exc:
+                    raise RequestError(400, str(exc), "prompt") from None
+                if len(prompts) > self.limits.max_prompts:
+                    raise RequestError(400, f"prompt: at most {self.limits.max_prompts} prompts "
+                                            "per request", "prompt")
+                self._check_new(req.max_tokens)
+                if req.stream:
+                    raise RequestError(400, "stream: not supported on /v1/completions", "stream")
+                temperature = 1.0 if req.temperature is None else req.temperature
+                needs_tokens = (req.echo and req.logprobs is not None) or (
+                    req.prompt_logprobs is not None) or req.logprobs is not None or (
+                    req.max_tokens > 0 and temperature > 0) or any(
+                    isinstance(p, list) for p in prompts)
+                if needs_tokens:
+                    self._need_tokens("prompt log-probabilities, token-id prompts, logprobs "
+                                      "or sampling")
+                    jobs.append((i, prompts))
+                else:
+                    out[i] = self._plain_completions(req, [str(p) for p in prompts])
+            except Exception as exc:  # noqa: BLE001 - one request's failure stays its own
+                out[i] = exc
+        if jobs:
+            self._token_completions(reqs, jobs, out)
+        return out
+
+    def _plain_completions(self, req: CompletionRequest, prompts: list[str]) -> list[Completion]:
+        """Greedy completions of text prompts through `backend.generate` (any backend)."""
+        counts = [self.count(p) for p in prompts]
+        for n in counts:
+            self._check_prompt(n)
+        texts = [""] * len(prompts)
+        if req.max_tokens > 0:
+            texts = self.backend.generate(
+                [GenerateRequest(Prompt(raw=p), req.max_tokens) for p in prompts])
+        result = []
+        for p, n, text in zip(prompts, counts, texts, strict=True):
+            cut, stopped = _cut_at_stop(text, req.stops())
+            n_new = self.count(cut)
+            reason = "stop" if stopped or n_new < req.max_tokens else "length"
+            result.append(Completion((p if req.echo else "") + cut, reason, n, n_new,
+                                     prompt_text=p))
+        return result
+
+    def _token_completions(self, reqs: Sequence[CompletionRequest],
+                           jobs: list[tuple[int, list[str | list[int]]]],
+                           out: list[list[Completion] | Exception]) -> None:
+        encoded: dict[int, list[tuple[list[int], list[int] | None]]] = {}
+        scoring: list[tuple[int, int]] = []  # (request, prompt) pairs needing prompt log-probs
+        for i, prompts in jobs:
+            req = reqs[i]
+            try:
+                enc = [self._encode_prompt(p, req.add_special_tokens) for p in prompts]
+                for ids, _ in enc:
+                    if not ids:
+                        raise RequestError(400, "prompt: must not be empty", "prompt")
+                    self._check_prompt(len(ids))
+                encoded[i] = enc
+                if (req.echo and req.logprobs is not None) or req.prompt_logprobs is not None:
+                    scoring.extend((i, k) for k in range(len(enc)))
+            except Exception as exc:  # noqa: BLE001
+                out[i] = exc
+        top_k = {i: max(reqs[i].logprobs or 0, reqs[i].prompt_logprobs or 0) for i in encoded}
+        seqs = [encoded[i][k][0] for i, k in scoring]
+        scored = self.prompt_logprobs(seqs, max((top_k[i] for i, _ in scoring), default=0))
+        by_pair = dict(zip(scoring, scored, strict=True))
+        for i, enc in encoded.items():
+            req = reqs[i]
+            try:
+                temperature = 1.0 if req.temperature is None else req.temperature
+                result = []
+                for k, (ids, offsets) in enumerate(enc):
+                    plp = by_pair.get((i, k))
+                    if plp is not None:
+                        plp = [None if t is None else TokenInfo(t.token_id, t.text, t.logprob,
+                                                                t.top[: top_k[i]]) for t in plp]
+                    text_prompt = enc_text = (req.prompts()[k] if offsets is not None
+                                              else str(self.tokenizer.decode(ids)))
+                    if req.max_tokens > 0:
+                        comp = self._generate_ids(ids, req.max_tokens, temperature, req.top_p,
+                                                  req.seed, req.logprobs, req.stops())
+                    else:
+                        comp = Completion("", "length", len(ids), 0,
+                                          tokens=[] if req.logprobs is not None else None)
+                    comp.prompt = plp
+                    comp.prompt_text = str(text_prompt)
+                    comp.prompt_offsets = offsets if offsets is not None else self._offsets(ids)
+                    comp.prompt_tokens = len(ids)
+                    if req.echo:
+                        comp.text = str(enc_text) + comp.text
+                    result.append(comp)
+                out[i] = result
+            except Exception as exc:  # noqa: BLE001
+                out[i] = exc
+
+    # ------------------------------------------------------------------ token level
+    def prompt_logprobs(self, seqs: Sequence[list[int]], top_k: int
+                        ) -> list[list[TokenInfo | None]]:
+        """Per sequence, each token's log-probability given the tokens before it (None first)."""
+        import torch
+
+        results: list[list[TokenInfo | None]] = [[] for _ in seqs]
+        order = sorted(range(len(seqs)), key=lambda i: (-len(seqs[i]), i))
+        batches: list[list[int]] = []
+        for i in order:
+            if batches and (len(batches[-1]) + 1) * len(seqs[batches[-1][0]]) <= _TOKEN_BUDGET:
+                batches[-1].append(i)
+            else:
+                batches.append([i])
+        pad = self.tokenizer.pad_token_id
+        pad = int(pad if pad is not None else (self.tokenizer.eos_token_id or 0))
+        for batch in batches:
+            width = max(len(seqs[i]) for i in batch)
+            ids = torch.full((len(batch), width), pad, dtype=torch.long)
+            attn = torch.zeros((len(batch), width), dtype=torch.long)
+            for b, i in enumerate(batch):
+                ids[b, : len(seqs[i])] = torch.tensor(seqs[i])
+                attn[b, : len(seqs[i])] = 1
+            with torch.inference_mode():
+                out = self.model(input_ids=ids.to(self.device),
+                                 attention_mask=attn.to(self.device), use_cache=False)
+                lp = torch.log_softmax(out.logits[:, :-1].float(), dim=-1)
+                target = ids[:, 1:].to(lp.device)
+                chosen = torch.gather(lp, 2, target[:, :, None])[:, :, 0].double().cpu()
+                tops = lp.topk(top_k, dim=-1) if top_k > 0 else None
+                top_v = tops.values.double().cpu().tolist() if tops is not None else None
+                top_i = tops.indices.cpu().tolist() if tops is not None else None
+            for b, i in enumerate(batch):
+                row: list[TokenInfo | None] = [None]
+                for j in range(1, len(seqs[i])):
+                    tid = seqs[i][j]
+                    alts = []
+                    if top_v is not None and top_i is not None:
+                        alts = [(int(t), self._tok_text(int(t)), float(v))
+                                for t, v in zip(top_i[b][j - 1], top_v[b][j - 1], strict=True)]
+                    row.append(TokenInfo(tid, self._tok_text(tid), float(chosen[b, j - 1]), alts))
+                results[i] = row
+        return results
+
+    def _generate_ids(self, ids: list[int], max_new: int, temperature: float,
+                      top_p: float | None, seed: int | None, top_k: int | None,
+                      stops: Sequence[str]) -> Completion:
+        """Greedy (temperature 0) or sampled generation from token ids, with log-probs."""
+        import torch
+        from transformers import GenerationConfig
+
+        sample = temperature > 0
+        kwargs: dict[str, Any] = {"do_sample": sample, "num_beams": 1, "max_new_tokens": max_new,
+                                  "pad_token_id": self._stop_ids[0] if self._stop_ids else 0,
+                                  "eos_token_id": self._stop_ids or None}
+        if sample:
+            kwargs.update(temperature=temperature, top_p=top_p or 1.0, top_k=0)
+        make_config: Any = GenerationConfig
+        if seed is not None:
+            torch.manual_seed(seed)
+        with torch.inference_mode():
+            out = self.model.generate(
+                input_ids=torch.tensor([ids], device=self.device),
+                attention_mask=torch.ones((1, len(ids)), dtype=torch.long, device=self.device),
+                generation_config=make_config(**kwargs), output_logits=True,
+                return_dict_in_generate=True)
+        new = [int(t) for t in out.sequences[0, len(ids):].tolist()]
+        logits = out.logits
+        stopped = False
+        for j, tok in enumerate(new):
+            if tok in self._stop_ids:
+                new, stopped = new[:j], True
+                break
+        infos: list[TokenInfo] = []
+        if top_k is not None:
+            for j, tok in enumerate(new):
+                lp = torch.log_softmax(logits[j][0].float(), dim=-1)
+                alts: list[tuple[int, str, float]] = []
+                if top_k > 0:
+                    v, ix = lp.topk(top_k)
+                    alts = [(int(t), self._tok_text(int(t)), float(x))
+                            for t, x in zip(ix.tolist(), v.tolist(), strict=True)]
+                infos.append(TokenInfo(tok, self._tok_text(tok), float(lp[tok]), alts))
+        text = str(self.tokenizer.decode(new, skip_special_tokens=True))
+        cut, hit = _cut_at_stop(text, stops)
+        if hit:
+            keep = 0
+            while keep < len(new) and len(self.tokenizer.decode(new[: keep + 1],
+                                                                skip_special_tokens=True)) <= len(cut):
+                keep += 1
+            new, infos = new[:keep], infos[:keep]
+        reason = "stop" if stopped or hit else "length"
+        return Completion(cut, reason, len(ids), len(new),
+                          tokens=infos if top_k is not None else None)

@@ -21,7 +21,14 @@ from urllib.parse import parse_qsl
 
 from sycolab.core.errors import UserInputError
 from sycolab.core.items import LETTERS
-from sycolab.engine.base import Backend, ChoiceRequest, GenerateRequest, Hints, Progress
+from sycolab.engine.base import (
+    Backend,
+    ChoiceRequest,
+    Contrast,
+    GenerateRequest,
+    Hints,
+    Progress,
+)
 
 MOCK_NAMES = ("stubborn", "sycophant", "always", "random", "flaky")
 
@@ -83,7 +90,7 @@ class MockBackend(Backend):
         out: list[list[float | None]] = []
         for req in requests:
             time.sleep(self.delay)
-            answer = self._answer(req.hints, req.key(), req.contrast is not None)
+            answer = self._answer(req.hints, req.key(), _contrastive(req.contrast))
             options = list(req.hints.options) or list(req.continuations)
             out.append([0.0 if opt == answer else -5.0 - i for i, opt in enumerate(options)])
             if progress:
@@ -96,7 +103,7 @@ class MockBackend(Backend):
         out = []
         for req in requests:
             time.sleep(self.delay)
-            answer = self._answer(req.hints, req.key(), req.contrast is not None)
+            answer = self._answer(req.hints, req.key(), _contrastive(req.contrast))
             out.append(f"The answer is {answer}." if answer is not None else "I don't know.")
             if progress:
                 progress(1)
@@ -104,3 +111,8 @@ class MockBackend(Backend):
 
     def describe(self) -> dict[str, Any]:
         return {"spec": self.spec, "weights_hash": f"mock-{self.name}", "chat_template": None}
+
+
+def _contrastive(contrast: Contrast | None) -> bool:
+    """Under LQCD with alpha > 0 a mock answers as to the neutral prompt (alpha 0 = plain)."""
+    return contrast is not None and contrast.alpha > 0

@@ -96,8 +96,33 @@ def resolve_interventions(
     return Interventions(preset, steering, steer_hash, lqcd)
 
 
+def _safetensors_metadata(path: Path) -> dict[str, Any]:
+    """The `__metadata__` block of a safetensors header (read without torch)."""
+    with path.open("rb") as fh:
+        size = int.from_bytes(fh.read(8), "little")
+        if not 0 < size < 100_000_000:
+            return {}
+        header = json.loads(fh.read(size))
+    meta = header.get("__metadata__") or {}
+    out: dict[str, Any] = {}
+    for key, value in meta.items():
+        try:
+            out[key] = json.loads(value)
+        except (TypeError, json.JSONDecodeError):
+            out[key] = value
+    return out
+
+
 def _training_keys(path: Path) -> set[tuple[str, str]]:
     """Pairing keys (suite, item_id) an artifact records it was trained on."""
+    if path.is_file() and path.suffix == ".safetensors":
+        try:
+            meta = _safetensors_metadata(path)
+        except (OSError, ValueError):
+            meta = {}
+        for value in meta.values():
+            if isinstance(value, dict) and value.get("pairing_keys"):
+                return {(str(k[0]), str(k[1])) for k in value["pairing_keys"]}
     candidates = [path / TRAINING_RECORD] if path.is_dir() else [
         path.with_suffix(".json"), Path(str(path) + ".json")]
     for meta in candidates:

@@ -1,0 +1,41 @@
+"""`sycolab matrix CONFIG.yaml`: every mitigation and combination on the same test items."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from sycolab.cli.guard import run_guarded
+
+
+def register(app: typer.Typer) -> None:
+    app.command("matrix")(matrix_command)
+
+
+def matrix_command(
+    config: Annotated[Path, typer.Argument(help="matrix YAML file")],
+    out: Annotated[Path | None, typer.Option(help="output folder (default matrix/<config-hash>)")]
+    = None,
+    progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
+) -> None:
+    """Train what the arms need, choose settings on validation, report every arm on test."""
+
+    def go() -> Any:
+        from sycolab.matrix.config import load_config
+        from sycolab.matrix.report import write_matrix_report
+        from sycolab.matrix.run import MatrixRun, config_key
+        from sycolab.matrix.summary import summarize
+
+        cfg = load_config(config)
+        folder = out or Path("matrix") / config_key(cfg)
+        state = MatrixRun(cfg, folder, log=lambda m: typer.echo(m, err=True),
+                          progress=progress).run()
+        table = summarize(cfg, state, folder)
+        write_matrix_report(table, folder)
+        return folder
+
+    folder = run_guarded(go)
+    typer.echo((folder / "matrix.md").read_text())
+    typer.echo(f"matrix folder: {folder}")

@@ -1,0 +1,1 @@
+"""The mitigation matrix: every method and combination on the same test items (`sycolab matrix`)."""

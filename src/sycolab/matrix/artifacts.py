@@ -1,0 +1,69 @@
+"""Build the artifacts arms need (vectors, KTS and SFT/DPO adapters), keyed by their inputs.
+
+An artifact lives in `artifacts/<name>-<key>/`, where the key hashes the model, the artifact's
+spec, the seed and the artifacts it depends on; a finished one (marked `DONE`) is reused.
+Everything trains on the train split only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from sycolab.core.splits import assign_split
+from sycolab.core.suites import load_suite
+from sycolab.matrix.config import FinetuneSpec, KTSSpec, MatrixConfig, VectorSpec
+
+DONE = "DONE"
+
+
+def artifact_key(config: MatrixConfig, name: str, built: dict[str, str]) -> str:
+    spec = config.artifacts[name]
+    deps = [built.get(spec.vector)] if isinstance(spec, KTSSpec) else []
+    blob = json.dumps([config.model, config.artifact_kinds[name], spec.model_dump(mode="json"),
+                       config.seed, deps], sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:12]
+
+
+def build_artifact(config: MatrixConfig, name: str, root: Path, built: dict[str, str]) -> Path:
+    """Build (or reuse) one artifact; returns the path arms pass as --steer or --adapter."""
+    from sycolab.engine.spec import load_backend
+
+    spec = config.artifacts[name]
+    kind = config.artifact_kinds[name]
+    out = root / f"{name}-{artifact_key(config, name, built)}"
+    result = {"vector": out / "vector.safetensors", "kts": out / "adapter",
+              "sft": out / "adapter", "dpo": out / "adapter"}[kind]
+    if (out / DONE).exists():
+        return result
+    out.mkdir(parents=True, exist_ok=True)
+    if isinstance(spec, VectorSpec):
+        from sycolab.mitigations.steering import train_vector
+
+        items = []
+        for suite in spec.suites:
+            pool = [it for it in load_suite(suite).items
+                    if assign_split(it.suite, it.item_id) == "train"]
+            items += pool[: spec.limit] if spec.limit else pool
+        vector = train_vector(load_backend(config.model), items, spec.layers, seed=config.seed)
+        vector.save(result)
+    elif isinstance(spec, KTSSpec):
+        from sycolab.mitigations.benign import benign_set
+        from sycolab.mitigations.kts import KTSConfig, train_kts
+
+        benign = benign_set()
+        train_kts(load_backend(config.model), list(benign.prompts), result,
+                  KTSConfig(steps=spec.steps, seed=config.seed), vectors=[built[spec.vector]],
+                  benign=benign.describe())
+    elif isinstance(spec, FinetuneSpec):
+        from sycolab.mitigations.data import synthesize
+        from sycolab.mitigations.training import TrainConfig, train
+
+        data = out / "data"
+        synthesize(source=spec.sources, model=config.model, out=data, seed=config.seed,
+                   split="train", max_examples=spec.examples)
+        train("sft" if kind == "sft" else "dpo", data, model=config.model, out=result,
+              config=TrainConfig(seed=config.seed), resume=True)
+    (out / DONE).write_text("ok\n")
+    return result

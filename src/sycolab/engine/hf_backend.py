@@ -29,6 +29,21 @@ Scoring engine
     computed once. Only the hidden states at the positions that are read go through the output
     head. Requests are sorted by packed length and batched (right padding, padded positions attend
     only to themselves and are never read), so results do not depend on batch size or padding.
+
+Steering (``steering=SteeringConfig``)
+    ``multiplier * v_l`` is added to the output of decoder layer ``l`` (`engine.steering_hooks`)
+    at every token of every assistant turn: earlier assistant turns (header, content, end marker),
+    the final generation header and prefill, every scored continuation token and every generated
+    token; never at system or user tokens. Assistant turns are located by rendering message
+    prefixes with the chat template and mapping character spans to tokens through the
+    tokenizer's offsets. Raw prompts (``--scoring lm-eval``) have no turns: every position is
+    steered, as lm-eval's ``steered`` model does. ``unmodified()`` turns steering and any adapter
+    off for reference passes.
+
+LQCD (``request.contrast``)
+    The neutral and leading prompts run in the same batch; scores use `engine.contrastive`. For
+    choice scoring the continuation tokens are those of the leading prompt, appended to both
+    contexts. Generation is LQCD-greedy with both sequences advanced through their KV caches.
 """
 
 from __future__ import annotations
@@ -36,8 +51,9 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -46,9 +62,11 @@ from sycolab.engine.base import (
     Backend,
     BackendError,
     ChoiceRequest,
+    Contrast,
     GenerateRequest,
     Progress,
     Prompt,
+    SteeringConfig,
 )
 
 BatchSize = int | Literal["auto"]
@@ -70,6 +88,7 @@ class _Packed:
     targets: list[int]
     owner: list[int]  # continuation number (0-based) of each target
     n_options: int
+    steer: list[float] = field(default_factory=list)  # per packed token: 1 = assistant (steered)
 
 
 def resolve_device(device: str) -> str:
@@ -111,6 +130,7 @@ class HFBackend(Backend):
         adapter_hash: str | None = None,
         raw_add_special_tokens: bool = False,
         token_budget: int | None = None,
+        steering: SteeringConfig | None = None,
     ) -> None:
         if batch_size != "auto" and (not isinstance(batch_size, int) or batch_size < 1):
             raise UserInputError(f"--batch-size {batch_size}: expected a positive integer or auto")
@@ -131,6 +151,103 @@ class HFBackend(Backend):
         self.model.eval()
         self._pad_id = self._pick_pad_id()
         self._stop_ids = self._pick_stop_ids()
+        self.steering: SteeringConfig | None = None
+        self.steering_info: dict[str, Any] | None = None
+        self._steerer: Any = None
+        self._unmodified = False
+        if steering is not None:
+            self.set_steering(steering)
+
+    # ------------------------------------------------------------------ steering
+    def set_steering(self, steering: SteeringConfig | None) -> None:
+        """Load a vector file and steer from now on (None: stop steering)."""
+        if steering is None:
+            self.steering, self.steering_info, self._steerer = None, None, None
+            return
+        from sycolab.engine.steering_hooks import (
+            ResidualSteerer,
+            file_sha256,
+            read_steering_file,
+        )
+
+        vectors, meta = read_steering_file(steering.path)
+        layers = sorted(vectors) if steering.layers is None else list(steering.layers)
+        missing = [layer for layer in layers if layer not in vectors]
+        if missing:
+            raise UserInputError(
+                f"--layers {' '.join(map(str, missing))}: not in {steering.path} "
+                f"(it holds layers {', '.join(map(str, sorted(vectors)))})"
+            )
+        if not layers:
+            raise UserInputError(f"--steer {steering.path}: the file holds no vectors")
+        hidden = self._hidden_size()
+        for layer in layers:
+            if hidden is not None and vectors[layer].numel() != hidden:
+                raise UserInputError(
+                    f"--steer {steering.path}: layer {layer} vector has size "
+                    f"{vectors[layer].numel()}, the model's hidden size is {hidden}"
+                )
+        steerer = ResidualSteerer(self.model, {k: vectors[k] for k in layers}, steering.multiplier)
+        trained_on = meta.get("weights_hash")
+        self.steering = steering
+        self._steerer = steerer
+        self.steering_info = {
+            "path": str(steering.path),
+            "file_sha256": file_sha256(steering.path),
+            "multiplier": float(steering.multiplier),
+            "layers": layers,
+            "positions": "assistant turns (headers, content, continuations, generated tokens)",
+            "vector_model": meta.get("model"),
+            "vector_weights_hash": trained_on,
+            "vector_data_hash": meta.get("data_hash"),
+            "vector_n_pairs": meta.get("n_pairs"),
+            "vector_matches_weights": None if trained_on is None else trained_on == self.weights_hash,
+        }
+
+    def _hidden_size(self) -> int | None:
+        model = self.model
+        base = model.get_base_model() if hasattr(model, "get_base_model") else model
+        value = getattr(getattr(base, "config", None), "hidden_size", None)
+        return int(value) if isinstance(value, int) else None
+
+    @property
+    def steering_active(self) -> bool:
+        return self._steerer is not None and not self._unmodified
+
+    @contextmanager
+    def unmodified(self) -> Iterator[HFBackend]:
+        """Steering off and any peft adapter disabled inside the block (reference passes)."""
+        disable = getattr(self.model, "disable_adapter", None)
+        adapter_off = disable() if self.adapter is not None and disable is not None else None
+        previous = self._unmodified
+        self._unmodified = True
+        try:
+            with adapter_off if adapter_off is not None else nullcontext():
+                yield self
+        finally:
+            self._unmodified = previous
+
+    def _steering_scope(self, mask: Any) -> Any:
+        """Hooks installed with this batch's mask, or a no-op when not steering."""
+        if not self.steering_active:
+            return nullcontext()
+        self._steerer.begin(mask)
+        return self._steerer.installed()
+
+    def prompt_steer_mask(self, prompt: Prompt, ids: Sequence[int]) -> list[float]:
+        """1.0 for each prompt token inside an assistant turn (all tokens for raw prompts)."""
+        if prompt.raw is not None:
+            return [1.0] * len(ids)
+        from sycolab.engine.steering_hooks import assistant_char_spans, token_mask_from_spans
+
+        def render(msgs: list[dict[str, str]], gen: bool) -> str:
+            return str(self.tokenizer.apply_chat_template(
+                msgs, add_generation_prompt=gen, tokenize=False))
+
+        text = self.render(prompt)
+        messages = [{"role": m.role, "content": m.content} for m in prompt.messages]
+        spans = assistant_char_spans(render, messages, text)
+        return token_mask_from_spans(self.tokenizer, text, ids, spans)
 
     # ------------------------------------------------------------------ tokens
     def _pick_pad_id(self) -> int:
@@ -271,20 +388,45 @@ class HFBackend(Backend):
             return None
         return decoder, head
 
+    def _ctx_mask(self, prompt: Prompt, ctx: list[int]) -> list[float]:
+        if not self.steering_active:
+            return []
+        mask = self.prompt_steer_mask(prompt, ctx)
+        return mask if len(mask) == len(ctx) else [1.0] * len(ctx)
+
+    def _row_mask(self, prompt: Prompt, ctx: list[int], row: _Packed) -> list[float]:
+        """Steering flags of a packed row: the prompt's, then 1 for every continuation token."""
+        if not self.steering_active:
+            return []
+        return self._ctx_mask(prompt, ctx) + [1.0] * (len(row.ids) - len(ctx))
+
     def score(
         self, requests: Sequence[ChoiceRequest], progress: Progress | None = None
     ) -> list[list[float | None]]:
-        packed = []
+        results: list[list[float | None]] = [[0.0] * len(r.continuations) for r in requests]
+        plain: list[_Packed] = []
+        pairs: list[tuple[_Packed, _Packed, Contrast]] = []
         for i, req in enumerate(requests):
             ctx, conts = self.encode_choice(req)
-            packed.append(self._pack(i, ctx, conts))
-        results: list[list[float | None]] = [[0.0] * p.n_options for p in packed]
-        todo = [p for p in packed if p.targets]
-        for p in packed:
-            if not p.targets and progress is not None:
-                progress(1)
-        for batch in self._batches([len(p.ids) for p in todo]):
-            rows = [todo[i] for i in batch]
+            row = self._pack(i, ctx, conts)
+            if not row.targets:
+                if progress is not None:
+                    progress(1)
+                continue
+            row.steer = self._row_mask(req.prompt, ctx, row)
+            if req.contrast is None:
+                plain.append(row)
+                continue
+            from sycolab.engine.contrastive import check_contrast
+
+            c = req.contrast
+            check_contrast(c.alpha, c.beta)
+            nctx, _ = self.encode_choice(ChoiceRequest(c.neutral, req.continuations))
+            nrow = self._pack(i, nctx, conts)
+            nrow.steer = self._row_mask(c.neutral, nctx, nrow)
+            pairs.append((row, nrow, c))
+        for batch in self._batches([len(p.ids) for p in plain]):
+            rows = [plain[i] for i in batch]
             try:
                 sums = self._score_batch(rows)
             except Exception as exc:
@@ -293,9 +435,66 @@ class HFBackend(Backend):
                 results[row.index] = list(values)
             if progress is not None:
                 progress(len(rows))
+        lengths = [2 * max(len(lead.ids), len(neut.ids)) for lead, neut, _ in pairs]
+        for batch in self._batches(lengths):
+            chosen = [pairs[i] for i in batch]
+            try:
+                contrast_sums = self._score_contrast_batch(chosen)
+            except Exception as exc:
+                raise _backend_error(exc) from exc
+            for (lead, _, _), cvalues in zip(chosen, contrast_sums, strict=True):
+                results[lead.index] = cvalues
+            if progress is not None:
+                progress(len(chosen))
         return results
 
     def _score_batch(self, rows: list[_Packed]) -> list[list[float]]:
+        import torch
+
+        logits, targets = self._read_logits(rows)
+        with torch.inference_mode():
+            logprobs = torch.log_softmax(logits, dim=-1)
+            token_lp = torch.gather(logprobs, 2, targets[:, :, None])[:, :, 0].cpu().double()
+        sums: list[list[float]] = []
+        for b, r in enumerate(rows):
+            values = [0.0] * r.n_options
+            for j, k in enumerate(r.owner):
+                values[k] += float(token_lp[b, j])
+            sums.append(values)
+        return sums
+
+    def _score_contrast_batch(
+        self, pairs: list[tuple[_Packed, _Packed, Contrast]]
+    ) -> list[list[float | None]]:
+        import torch
+
+        from sycolab.engine.contrastive import contrastive_logprobs
+
+        rows = [lead for lead, _, _ in pairs] + [neut for _, neut, _ in pairs]
+        logits, targets = self._read_logits(rows)
+        n = len(pairs)
+        alpha = torch.tensor([c.alpha for _, _, c in pairs], dtype=torch.float32)[:, None, None]
+        beta = torch.tensor([c.beta for _, _, c in pairs], dtype=torch.float32)[:, None, None]
+        with torch.inference_mode():
+            scores, plausible = contrastive_logprobs(
+                logits[n:], logits[:n], alpha.to(logits.device), beta.to(logits.device)
+            )
+            tgt = targets[:n, :, None]
+            token_lp = torch.gather(scores, 2, tgt)[:, :, 0].cpu().double()
+            token_ok = torch.gather(plausible, 2, tgt)[:, :, 0].cpu()
+        out: list[list[float | None]] = []
+        for b, (lead, _, _) in enumerate(pairs):
+            values: list[float | None] = [0.0] * lead.n_options
+            for j, k in enumerate(lead.owner):
+                current = values[k]
+                if current is None:
+                    continue
+                values[k] = None if not bool(token_ok[b, j]) else current + float(token_lp[b, j])
+            out.append(values)
+        return out
+
+    def _read_logits(self, rows: list[_Packed]) -> tuple[Any, Any]:
+        """Float32 logits (rows, reads, vocab) at each row's read positions, and the targets."""
         import torch
 
         device = self.device
@@ -306,7 +505,7 @@ class HFBackend(Backend):
         seg = torch.full((n, width), -1, dtype=torch.long)
         reads = torch.zeros((n, n_reads), dtype=torch.long)
         targets = torch.zeros((n, n_reads), dtype=torch.long)
-        valid = torch.zeros((n, n_reads), dtype=torch.bool)
+        steer = torch.zeros((n, width), dtype=torch.float32)
         for b, r in enumerate(rows):
             length = len(r.ids)
             ids[b, :length] = torch.tensor(r.ids)
@@ -315,7 +514,8 @@ class HFBackend(Backend):
             m = len(r.reads)
             reads[b, :m] = torch.tensor(r.reads)
             targets[b, :m] = torch.tensor(r.targets)
-            valid[b, :m] = True
+            if r.steer:
+                steer[b, :length] = torch.tensor(r.steer, dtype=torch.float32)
         # allowed[b, q, k]: key k precedes query q, both real, and k is context or q's own option.
         ar = torch.arange(width)
         causal = ar[None, :] <= ar[:, None]
@@ -329,7 +529,7 @@ class HFBackend(Backend):
         ids, pos, mask = ids.to(device), pos.to(device), mask.to(device)
         reads, targets = reads.to(device), targets.to(device)
         parts = self._head_parts()
-        with torch.inference_mode():
+        with torch.inference_mode(), self._steering_scope(steer):
             if parts is not None:
                 decoder, head = parts
                 out = decoder(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=False)
@@ -344,54 +544,99 @@ class HFBackend(Backend):
                 logits = torch.gather(
                     full, 1, reads[:, :, None].expand(-1, -1, full.shape[-1])
                 ).float()
-            logprobs = torch.log_softmax(logits, dim=-1)
-            token_lp = torch.gather(logprobs, 2, targets[:, :, None])[:, :, 0].cpu().double()
-        sums: list[list[float]] = []
-        for b, r in enumerate(rows):
-            values = [0.0] * r.n_options
-            for j, k in enumerate(r.owner):
-                values[k] += float(token_lp[b, j])
-            sums.append(values)
-        return sums
+        return logits, targets
 
     # ------------------------------------------------------------------ generation
+    def _prompt_ids(self, prompt: Prompt) -> tuple[list[int], list[float]]:
+        ids = self._encode(self.render(prompt), prompt.raw is not None)
+        if not ids:
+            return [self._prefix_token_id()], [1.0]
+        mask = self._ctx_mask(prompt, ids)
+        return ids, mask
+
     def generate(
         self, requests: Sequence[GenerateRequest], progress: Progress | None = None
     ) -> list[str]:
-        encoded = [self._encode(self.render(r.prompt), r.prompt.raw is not None) for r in requests]
-        for i, enc in enumerate(encoded):
-            if not enc:
-                encoded[i] = [self._prefix_token_id()]
+        encoded = [self._prompt_ids(r.prompt) for r in requests]
+        neutral: dict[int, tuple[list[int], list[float]]] = {}
+        for i, r in enumerate(requests):
+            if r.contrast is not None and r.max_new_tokens > 0:
+                from sycolab.engine.contrastive import check_contrast
+
+                check_contrast(r.contrast.alpha, r.contrast.beta)
+                neutral[i] = self._prompt_ids(r.contrast.neutral)
         results = [""] * len(requests)
         todo = [i for i, r in enumerate(requests) if r.max_new_tokens > 0]
         if progress is not None and len(todo) < len(requests):
             progress(len(requests) - len(todo))
-        most_new = max((requests[i].max_new_tokens for i in todo), default=0)
-        lengths = [len(encoded[i]) for i in todo]
-        for batch in self._batches(lengths, extra_per_row=most_new):
-            idx = [todo[b] for b in batch]
-            try:
-                texts = self._generate_batch(
-                    [encoded[i] for i in idx], [requests[i].max_new_tokens for i in idx]
-                )
-            except Exception as exc:
-                raise _backend_error(exc) from exc
-            for i, text in zip(idx, texts, strict=True):
-                results[i] = text
-            if progress is not None:
-                progress(len(idx))
+        for group in ([i for i in todo if i not in neutral], [i for i in todo if i in neutral]):
+            if not group:
+                continue
+            most_new = max(requests[i].max_new_tokens for i in group)
+            lengths = [max(len(encoded[i][0]), len(neutral[i][0]) if i in neutral else 0)
+                       * (2 if i in neutral else 1) for i in group]
+            for batch in self._batches(lengths, extra_per_row=most_new):
+                idx = [group[b] for b in batch]
+                limits = [requests[i].max_new_tokens for i in idx]
+                try:
+                    if idx[0] in neutral:
+                        contrasts = [requests[i].contrast for i in idx]
+                        texts = self._generate_contrast_batch(
+                            [encoded[i] for i in idx], [neutral[i] for i in idx], limits,
+                            [c for c in contrasts if c is not None],
+                        )
+                    else:
+                        texts = self._generate_batch([encoded[i] for i in idx], limits)
+                except Exception as exc:
+                    raise _backend_error(exc) from exc
+                for i, text in zip(idx, texts, strict=True):
+                    results[i] = text
+                if progress is not None:
+                    progress(len(idx))
         return results
 
-    def _generate_batch(self, prompts: list[list[int]], limits: list[int]) -> list[str]:
+    def _left_pad(self, prompts: list[tuple[list[int], list[float]]]) -> tuple[Any, Any, Any]:
+        import torch
+
+        n, width = len(prompts), max(len(p) for p, _ in prompts)
+        ids = torch.full((n, width), self._pad_id, dtype=torch.long)
+        attn = torch.zeros((n, width), dtype=torch.long)
+        steer = torch.zeros((n, width), dtype=torch.float32)
+        for b, (p, m) in enumerate(prompts):
+            ids[b, width - len(p) :] = torch.tensor(p)
+            attn[b, width - len(p) :] = 1
+            if m:
+                steer[b, width - len(p) :] = torch.tensor(m, dtype=torch.float32)
+        return ids, attn, steer
+
+    def _cache_kwargs(self, out: Any) -> dict[str, Any]:
+        """The KV cache of `out` as the next forward's keyword (`cache` from transformers 5.2x)."""
+        import inspect
+
+        params = inspect.signature(self.model.forward).parameters
+        cache = out["cache"] if "cache" in out else out["past_key_values"]
+        return {"cache": cache} if "cache" in params else {"past_key_values": cache}
+
+    def _finish(self, rows: list[list[int]], limits: list[int]) -> list[str]:
+        stops = set(self._stop_ids)
+        texts: list[str] = []
+        for b, row in enumerate(rows):
+            row = row[: limits[b]]
+            for j, tok in enumerate(row):
+                if tok in stops:
+                    row = row[:j]
+                    break
+            texts.append(str(self.tokenizer.decode(row, skip_special_tokens=True)))
+        return texts
+
+    def _generate_batch(
+        self, prompts: list[tuple[list[int], list[float]]], limits: list[int]
+    ) -> list[str]:
         import torch
         from transformers import GenerationConfig
 
-        n, width = len(prompts), max(len(p) for p in prompts)
-        ids = torch.full((n, width), self._pad_id, dtype=torch.long)
-        attn = torch.zeros((n, width), dtype=torch.long)
-        for b, p in enumerate(prompts):
-            ids[b, width - len(p) :] = torch.tensor(p)
-            attn[b, width - len(p) :] = 1
+        ids, attn, steer = self._left_pad(prompts)
+        width = ids.shape[1]
         make_config: Any = GenerationConfig
         config = make_config(
             do_sample=False,
@@ -400,23 +645,55 @@ class HFBackend(Backend):
             pad_token_id=self._pad_id,
             eos_token_id=self._stop_ids or None,
         )
-        with torch.inference_mode():
+        with torch.inference_mode(), self._steering_scope(steer):
             out = self.model.generate(
                 input_ids=ids.to(self.device),
                 attention_mask=attn.to(self.device),
                 generation_config=config,
             )
-        new = out[:, width:].cpu().tolist()
-        stops = set(self._stop_ids)
-        texts: list[str] = []
-        for b, row in enumerate(new):
-            row = row[: limits[b]]
-            for j, tok in enumerate(row):
-                if tok in stops:
-                    row = row[:j]
+        return self._finish(out[:, width:].cpu().tolist(), limits)
+
+    def _generate_contrast_batch(
+        self,
+        leading: list[tuple[list[int], list[float]]],
+        neutral: list[tuple[list[int], list[float]]],
+        limits: list[int],
+        contrasts: list[Contrast],
+    ) -> list[str]:
+        """LQCD-greedy: leading rows then neutral rows in one left-padded batch, KV-cached."""
+        import torch
+
+        from sycolab.engine.contrastive import contrastive_greedy
+
+        n = len(leading)
+        ids, attn, steer = self._left_pad(leading + neutral)
+        device = self.device
+        alpha = torch.tensor([c.alpha for c in contrasts], dtype=torch.float32, device=device)
+        beta = torch.tensor([c.beta for c in contrasts], dtype=torch.float32, device=device)
+        ids, attn = ids.to(device), attn.to(device)
+        pos = (attn.cumsum(-1) - 1).clamp(min=0)
+        stops = torch.tensor(self._stop_ids or [-1], device=device)
+        out_rows: list[list[int]] = [[] for _ in range(n)]
+        done = torch.zeros(n, dtype=torch.bool, device=device)
+        with torch.inference_mode(), self._steering_scope(steer):
+            out = self.model(input_ids=ids, attention_mask=attn, position_ids=pos,
+                             use_cache=True, logits_to_keep=1)
+            for step in range(max(limits)):
+                logits = out.logits[:, -1].float()
+                nxt = contrastive_greedy(logits[n:], logits[:n], alpha[:, None], beta[:, None])
+                for b in range(n):
+                    if not bool(done[b]) and step < limits[b]:
+                        out_rows[b].append(int(nxt[b]))
+                lim = torch.tensor([step + 1 >= lim for lim in limits], device=device)
+                done |= torch.isin(nxt, stops) | lim
+                if bool(done.all()):
                     break
-            texts.append(str(self.tokenizer.decode(row, skip_special_tokens=True)))
-        return texts
+                tok = torch.cat([nxt, nxt])[:, None]
+                attn = torch.cat([attn, torch.ones_like(tok)], dim=1)
+                pos = pos[:, -1:] + 1
+                out = self.model(input_ids=tok, attention_mask=attn, position_ids=pos,
+                                 use_cache=True, logits_to_keep=1, **self._cache_kwargs(out))
+        return self._finish(out_rows, limits)
 
     # ------------------------------------------------------------------ facts
     def describe(self) -> dict[str, Any]:
@@ -435,6 +712,7 @@ class HFBackend(Backend):
             "batch_size": self.batch_size,
             "raw_add_special_tokens": self.raw_add_special_tokens,
             "continuation_tokenization": "lm-eval: whole[len(enc(ctx)):]",
+            "steering": self.steering_info,
         }
 
     def close(self) -> None:
@@ -485,6 +763,7 @@ def load_hf_backend(
     dtype: str = "auto",
     batch_size: BatchSize = "auto",
     trust_remote_code: bool = False,
+    steering: SteeringConfig | None = None,
 ) -> HFBackend:
     """Load `smollm2` or `hf:PATH_OR_ID` (plus an optional peft adapter) as an `HFBackend`."""
     device = resolve_device(device)
@@ -556,6 +835,7 @@ def load_hf_backend(
         batch_size=batch_size,
         adapter=str(adapter) if adapter is not None else None,
         adapter_hash=adapter_hash,
+        steering=steering,
     )
     backend.load_seconds = time.perf_counter() - start
     return backend

@@ -125,10 +125,10 @@ def _training_keys(path: Path) -> set[tuple[str, str]]:
                 return {(str(k[0]), str(k[1])) for k in value["pairing_keys"]}
     candidates = [path / TRAINING_RECORD] if path.is_dir() else [
         path.with_suffix(".json"), Path(str(path) + ".json")]
-    for meta in candidates:
-        if meta.is_file():
+    for sidecar in candidates:
+        if sidecar.is_file():
             try:
-                data = json.loads(meta.read_text())
+                data = json.loads(sidecar.read_text())
             except (OSError, json.JSONDecodeError):
                 continue
             keys = data.get("pairing_keys") or data.get("metadata", {}).get("pairing_keys") or []

@@ -112,7 +112,7 @@ def load_config(path: Path) -> MatrixConfig:
             raise UserInputError(f"{path}: artifacts.{name}: unknown kind {kind!r} "
                                  "(valid: vector, kts, sft, dpo)")
         kinds[name] = kind
-    models: dict[str, type[VectorSpec] | type[KTSSpec] | type[FinetuneSpec]] = {
+    models: dict[str, type[VectorSpec | KTSSpec | FinetuneSpec]] = {
         "vector": VectorSpec, "kts": KTSSpec, "sft": FinetuneSpec, "dpo": FinetuneSpec}
     try:
         parsed = {n: models[kinds[n]].model_validate(s or {}) for n, s in artifacts.items()}

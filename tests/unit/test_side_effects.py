@@ -14,8 +14,8 @@ from test_steering import prompt, question, tiny_model, tiny_tokenizer
 
 from sycolab.engine.base import SteeringConfig
 from sycolab.engine.hf_backend import HFBackend
-from sycolab.mitigations.benign import INSTRUCTIONS, benign_set, instruction_prompts
-from sycolab.mitigations.side_effects import measure_side_effects
+from sycolab.evaluation.benign import INSTRUCTIONS, benign_set, instruction_prompts
+from sycolab.evaluation.side_effects import measure_side_effects
 from sycolab.mitigations.steering import SteeringVector
 
 

@@ -40,7 +40,7 @@ def train_command(
 
     def go() -> dict[str, Any]:
         from sycolab.engine.hf_backend import load_hf_backend
-        from sycolab.mitigations.benign import benign_set
+        from sycolab.evaluation.benign import benign_set
         from sycolab.mitigations.kts import KTSConfig, train_kts
 
         cfg = KTSConfig(steps=steps, batch_size=batch_size, lr=lr, steer_prob=steer_prob,

@@ -23,6 +23,7 @@ from sycolab.evaluation.plan import Plan, build_plan
 from sycolab.evaluation.progress import RunProgress
 from sycolab.evaluation.run_folder import RunFolder, config_hash, latest_by_trial
 from sycolab.evaluation.runner import Runner, chunks
+from sycolab.evaluation.side_effect_report import previous_side_effects, side_effects
 
 DEFAULT_SUITES = ("arithmetic",)
 DEFAULT_LIMIT = 120
@@ -190,6 +191,8 @@ def evaluate(
     results = compute_results(records, skipped=plan.skipped)
     results["config_hash"] = chash
     results["wall_seconds"] = round(time.perf_counter() - started, 3)
+    results["side_effects"] = side_effects(backend, iv, adapter, results, run_dir,
+                                           previous_side_effects(run_dir))
     folder.write_results(results)
     from sycolab.report import write_run_report
 

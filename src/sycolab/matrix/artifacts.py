@@ -49,7 +49,7 @@ def build_artifact(config: MatrixConfig, name: str, root: Path, built: dict[str,
         vector = train_vector(load_backend(config.model), items, spec.layers, seed=config.seed)
         vector.save(result)
     elif isinstance(spec, KTSSpec):
-        from sycolab.mitigations.benign import benign_set
+        from sycolab.evaluation.benign import benign_set
         from sycolab.mitigations.kts import KTSConfig, train_kts
 
         benign = benign_set()

@@ -50,6 +50,12 @@ def print_summary(result: Any) -> None:
         table.add_row(f"{row['suite']} / {row['pressure']} − {row['control']}",
                       f"{row['metric']} ↓", f"{row['value']:.3f}", fmt_ci(row), str(row["n"]))
     console.print(table)
+    side = res.get("side_effects") or {}
+    if side.get("kl"):
+        kl = side["kl"]
+        console.print(f"side effects on {side['benign']['size']} benign prompts: "
+                      f"KL(modified || unmodified) {kl['value']:.4f} {fmt_ci(kl)} ↓, "
+                      f"slowdown {side['slowdown']:.2f}x")
     errors = sum(g.get("n_errors", 0) for g in res.get("groups", []))
     if errors:
         console.print(f"[yellow]{errors} trials failed; re-run the same command to retry them")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import inspect
 import json
 import os
 import signal
@@ -181,17 +180,30 @@ def test_tiny_model_served_scores_like_the_local_model(tiny_dir: Path, tmp_path:
     assert same == 1.0 and diff < 1e-4
 
 
-def test_steered_server_is_refused_clearly_until_the_engine_steers(tmp_path: Path) -> None:
-    from sycolab.engine.hf_backend import load_hf_backend
+def test_steered_server_scores_like_a_local_steer_run(tiny_dir: Path, tmp_path: Path) -> None:
+    """`serve --steer` + `eval --model openai:...` (no tokenizer: the server scores options at
+    chat level through `sycolab_choices`) equals `eval --steer` on the local model."""
+    import torch
 
-    if "steering" in inspect.signature(load_hf_backend).parameters:
-        pytest.skip("the engine steers: covered by the steering tests")
-    vec = tmp_path / "v.pt"
-    vec.write_bytes(b"")
-    proc = subprocess.run([*SYCOLAB, "serve", "--model", "smollm2", "--steer", str(vec),
-                           "--multiplier", "1", "--port", str(free_port())], text=True,
-                          capture_output=True, timeout=300, check=False)
-    assert proc.returncode == 2 and "--steer" in proc.stderr
+    from sycolab.mitigations.steering import SteeringVector
+
+    torch.manual_seed(1)
+    vec = SteeringVector({1: torch.randn(64) * 2.0}).save(tmp_path / "v.safetensors")
+    spec = f"hf:{tiny_dir}"
+    kw: dict[str, Any] = {"suite": ["facts"], "protocol": ["are-you-sure"], "scoring": "choice",
+                          "limit": 8, "progress": False, "device": "cpu"}
+    with server("--model", spec, "--served-model-name", "tiny", "--device", "cpu",
+                "--steer", str(vec), "--multiplier", "3") as (url, _):
+        remote = load_openai_backend(f"openai:tiny@{url}", concurrency=8)
+        sycolab.evaluate(f"openai:tiny@{url}", backend=remote, out=tmp_path / "remote", **kw)
+    sycolab.evaluate(spec, steer=str(vec), multiplier=3.0, out=tmp_path / "local", **kw)
+    sycolab.evaluate(spec, out=tmp_path / "unsteered", **kw)
+    config = json.loads((tmp_path / "remote" / "config.json").read_text())
+    assert config["model"]["choice_mechanism"] == "sycolab-choices"
+    same, diff = compare(tmp_path / "remote", tmp_path / "local")
+    assert same == 1.0 and diff < 1e-4
+    _, moved = compare(tmp_path / "remote", tmp_path / "unsteered")
+    assert moved > 1e-3  # the server did steer
 
 
 def test_lqcd_server_is_refused_with_one_line() -> None:

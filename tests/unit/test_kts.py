@@ -17,8 +17,8 @@ from test_steering import prompt, question, tiny_model, tiny_tokenizer
 
 from sycolab.engine.base import SteeringConfig
 from sycolab.engine.hf_backend import HFBackend
-from sycolab.mitigations.kts import KTSConfig, train_kts
 from sycolab.evaluation.side_effects import measure_side_effects
+from sycolab.mitigations.kts import KTSConfig, train_kts
 from sycolab.mitigations.steering import SteeringVector
 
 

@@ -17,6 +17,7 @@ from sycolab.engine.openai_backend import (
     ECHO_IDS_1,
     GENERATE_EXTRACT,
     PROMPT_LOGPROBS,
+    SYCOLAB_CHOICES,
     OpenAIBackend,
     OpenAIRequestError,
     load_openai_backend,
@@ -43,8 +44,19 @@ class FakeTokenizer:
 
 
 def backend(handler: Handler, **kw: Any) -> OpenAIBackend:
+    """A client of the scripted server; a script that cannot answer `GET /models` (it parses
+    every body as JSON) answers 404 there, as a server without that route does."""
     kw.setdefault("tokenizer", FakeTokenizer())
-    return OpenAIBackend("m", "http://srv/v1", transport=httpx.MockTransport(handler),
+
+    def routed(request: httpx.Request) -> httpx.Response:
+        try:
+            return handler(request)
+        except json.JSONDecodeError:
+            if request.method != "GET":
+                raise
+            return httpx.Response(404, json={"error": {"message": "no such route"}})
+
+    return OpenAIBackend("m", "http://srv/v1", transport=httpx.MockTransport(routed),
                          backoff=0.0, **kw)
 
 
@@ -223,3 +235,63 @@ def test_match_continuation() -> None:
     assert match_continuation("As an AI, I pick B", ["A", "B"]) == 1
     assert match_continuation("Sydney? No: Canberra", ["Canberra", "Sydney"]) == 1
     assert match_continuation("no idea", ["Canberra", "Sydney"]) is None
+
+
+def choices_server(steered: bool, advertise: bool = True
+                   ) -> tuple[Handler, list[tuple[str, dict[str, Any]]]]:
+    """`sycolab serve`'s `sycolab_choices`: each option scores -len(option) / 10; a steered
+    server refuses token-level prompts with 501."""
+    seen: list[tuple[str, dict[str, Any]]] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if request.method == "GET":
+            facts = {"token_level": not steered, "steered": steered,
+                     "extensions": ["sycolab_choices"] if advertise else []}
+            return httpx.Response(200, json={"data": [{"id": "m", "sycolab": facts}]})
+        body = json.loads(request.content)
+        seen.append((path, body))
+        if "sycolab_choices" in body:
+            return httpx.Response(200, json={"object": "sycolab.scores", "choices": [
+                {"index": k, "text": c, "logprob": -len(c) / 10}
+                for k, c in enumerate(body["sycolab_choices"])]})
+        if path.endswith("/chat/completions"):
+            return httpx.Response(200, json={"choices": [
+                {"index": 0, "message": {"content": "I pick (B)."}}]})
+        if steered or not body.get("echo"):
+            return httpx.Response(501, json={"error": {"message": "steered"}})
+        return echo_server()[0](request)
+
+    return handle, seen
+
+
+@pytest.mark.parametrize("tokenizer", [None, FakeTokenizer()])
+def test_steered_sycolab_server_scores_at_chat_level(tokenizer: Any) -> None:
+    handle, seen = choices_server(steered=True)
+    b = backend(handle, tokenizer=tokenizer)
+    info = b.describe()
+    assert info["choice_mechanism"] == SYCOLAB_CHOICES
+    assert info["continuation_tokenization"] == "lm-eval: whole[len(enc(ctx)):] (server side)"
+    assert not any(p.endswith("/completions") and "chat" not in p for p, _ in seen)  # no echo
+    reqs = [ChoiceRequest(Prompt(messages=(Message("system", "s"), Message("user", "q")),
+                                 prefill="The answer is ("), ("A", "BB")),
+            ChoiceRequest(Prompt(raw="2+2="), (" 4", " five")),
+            ChoiceRequest(chat("q"), ())]
+    seen.clear()
+    assert b.score(reqs) == [[-0.1, -0.2], [-0.2, -0.5], []]
+    chat_req = next(body for p, body in seen if p.endswith("/chat/completions"))
+    assert chat_req["messages"][-1] == {"role": "assistant", "content": "The answer is ("}
+    assert chat_req["continue_final_message"] is True
+    assert chat_req["add_generation_prompt"] is False
+    assert chat_req["sycolab_choices"] == ["A", "BB"]
+    raw_req = next(body for p, body in seen if not p.endswith("/chat/completions"))
+    assert raw_req["prompt"] == "2+2=" and raw_req["sycolab_choices"] == [" 4", " five"]
+
+
+def test_unsteered_server_keeps_token_ids_and_others_keep_generation() -> None:
+    handle, _ = choices_server(steered=False)
+    assert backend(handle).choice_mechanism == ECHO_IDS
+    assert backend(handle, tokenizer=None).choice_mechanism == SYCOLAB_CHOICES
+    quiet, _ = choices_server(steered=True, advertise=False)
+    assert backend(quiet).choice_mechanism == GENERATE_EXTRACT
+    assert backend(quiet, tokenizer=None).choice_mechanism == GENERATE_EXTRACT

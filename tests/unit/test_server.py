@@ -141,6 +141,9 @@ def test_token_level_features_are_refused_without_a_local_model(client: TestClie
     plain = client.post("/v1/completions", json={"model": "echo", "prompt": "hi",
                                                  "temperature": 0, "max_tokens": 5})
     assert plain.json()["choices"][0]["text"] == "you said: hi"
+    assert client.get("/v1/models").json()["data"][0]["sycolab"]["extensions"] == []
+    scores = client.post("/v1/chat/completions", json=chat_body("hi", sycolab_choices=["a"]))
+    assert scores.status_code == 501 and "sycolab_choices" in scores.json()["error"]["message"]
 
 
 def test_concurrent_requests_are_batched_and_a_bad_one_fails_alone() -> None:

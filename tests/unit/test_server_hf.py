@@ -27,6 +27,7 @@ from sycolab.engine.openai_backend import (
     ECHO_TEXT,
     GENERATE_EXTRACT,
     PROMPT_LOGPROBS,
+    SYCOLAB_CHOICES,
     ChatTokens,
     OpenAIBackend,
 )
@@ -119,8 +120,15 @@ def test_generation_through_the_server_equals_local(hf: HFBackend, app: Any,
     without_tokenizer = OpenAIBackend("tiny", "http://test/v1",
                                       transport=httpx.ASGITransport(app=app))
     assert without_tokenizer.generate(reqs[:1]) == hf.generate(reqs[:1])
-    assert without_tokenizer.choice_mechanism == GENERATE_EXTRACT
-    scored = without_tokenizer.score(REQUESTS[:1])[0]
+    # Without a tokenizer the server scores options itself (`sycolab_choices`), exactly.
+    assert without_tokenizer.choice_mechanism == SYCOLAB_CHOICES
+    for a, b in zip(hf.score(REQUESTS), without_tokenizer.score(REQUESTS), strict=True):
+        assert len(a) == len(b)
+        assert all(x is not None and y is not None and abs(x - y) < 1e-4
+                   for x, y in zip(a, b, strict=True)), (a, b)
+    extract = OpenAIBackend("tiny", "http://test/v1", transport=httpx.ASGITransport(app=app),
+                            mechanism=GENERATE_EXTRACT)
+    scored = extract.score(REQUESTS[:1])[0]
     assert len(scored) == 2 and sum(v is not None for v in scored) <= 1
 
 

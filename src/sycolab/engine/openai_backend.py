@@ -22,6 +22,14 @@ Choice scoring (``choice_mechanism`` in config.json)
     ``completions-echo-text``       text prompts with ``echo``; the continuation's tokens are
                                     those whose ``text_offset`` lies at or after the context's
                                     end (the server's own tokenization);
+    ``sycolab-choices``             ``sycolab serve``'s extension (advertised in its ``/models``
+                                    entry): chat messages (or a raw text prompt on
+                                    ``/completions``) plus ``sycolab_choices``; the server
+                                    scores with the engine's own ``Backend.score``, tokenizing
+                                    server side by the same rules. Used first on a steered
+                                    server (token-id prompts carry no turn structure, so
+                                    steering cannot apply to them), after the token-id
+                                    mechanisms otherwise, and without a tokenizer;
     ``generate-extract``            no tokenizer, or a server that offers none of the above:
                                     greedy generation, then the continuation named first in the
                                     reply (whole-word match) scores 0.0 and the others None; no
@@ -63,8 +71,10 @@ ECHO_IDS = "completions-echo-ids"
 ECHO_IDS_1 = "completions-echo-ids-1"
 PROMPT_LOGPROBS = "completions-prompt-logprobs"
 ECHO_TEXT = "completions-echo-text"
+SYCOLAB_CHOICES = "sycolab-choices"
 GENERATE_EXTRACT = "generate-extract"
-MECHANISMS = (ECHO_IDS, ECHO_IDS_1, PROMPT_LOGPROBS, ECHO_TEXT, GENERATE_EXTRACT)
+MECHANISMS = (ECHO_IDS, ECHO_IDS_1, PROMPT_LOGPROBS, ECHO_TEXT, SYCOLAB_CHOICES,
+              GENERATE_EXTRACT)
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 FATAL_STATUS = frozenset({429, 502, 503, 504})
 EXTRACT_TOKENS = 16
@@ -227,7 +237,7 @@ class OpenAIBackend(Backend):
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.transport = transport
-        self._mechanism = mechanism if (mechanism or tokenizer is not None) else GENERATE_EXTRACT
+        self._mechanism = mechanism
         self._server: dict[str, Any] | None = None
         self._recent: dict[str, Any] = {}
         self.stats = {"requests": 0, "retries": 0, "boundary_misaligned": 0}
@@ -330,22 +340,33 @@ class OpenAIBackend(Backend):
         return results
 
     # ------------------------------------------------------------------ server facts
+    async def _fetch_info(self, client: httpx.AsyncClient, sem: asyncio.Semaphore
+                          ) -> dict[str, Any]:
+        if self._server is None:
+            try:
+                data = await self._call(client, sem, "GET", "/models")
+            except OpenAIRequestError:
+                data = {}
+            entries = data.get("data") if isinstance(data.get("data"), list) else []
+            found = [e for e in entries or [] if isinstance(e, dict) and e.get("id") == self.model]
+            self._server = found[0] if found else {}
+        return self._server
+
     def server_info(self) -> dict[str, Any]:
         """The server's `/models` entry for this model (empty where the server lists none)."""
         if self._server is None:
-            async def work(client: httpx.AsyncClient, sem: asyncio.Semaphore) -> dict[str, Any]:
-                try:
-                    data = await self._call(client, sem, "GET", "/models")
-                except OpenAIRequestError:
-                    return {}
-                entries = data.get("data") if isinstance(data.get("data"), list) else []
-                for entry in entries or []:
-                    if isinstance(entry, dict) and entry.get("id") == self.model:
-                        return entry
-                return {}
+            self._run(self._fetch_info)
+        return self._server or {}
 
-            self._server = self._run(work)
-        return self._server
+    @staticmethod
+    def _offers_choices(info: dict[str, Any]) -> tuple[bool, bool]:
+        """(whether the server offers `sycolab_choices`, whether it is steered/intervened)."""
+        facts = info.get("sycolab")
+        if not isinstance(facts, dict):
+            return False, False
+        extensions = facts.get("extensions")
+        offers = isinstance(extensions, list) and "sycolab_choices" in extensions
+        return offers, bool(facts.get("steered")) or facts.get("token_level") is False
 
     @property
     def choice_mechanism(self) -> str:
@@ -355,8 +376,17 @@ class OpenAIBackend(Backend):
         return self._mechanism
 
     async def _probe(self, client: httpx.AsyncClient, sem: asyncio.Semaphore) -> str:
+        """Token-id mechanisms first (with a tokenizer), then `sycolab_choices` where the server
+        advertises it; where the `/models` entry is already known and says the server steers,
+        `sycolab_choices` comes first (a steered server refuses token-id prompts)."""
         probe = ChoiceRequest(Prompt(messages=(Message("user", "Say hello."),)), ("Hello", "Hi"))
-        for mech in (ECHO_IDS, ECHO_IDS_1, PROMPT_LOGPROBS, ECHO_TEXT):
+        order = [ECHO_IDS, ECHO_IDS_1, PROMPT_LOGPROBS, ECHO_TEXT] if self.chat else []
+        offers, steered = self._offers_choices(self._server or {})
+        order = [SYCOLAB_CHOICES, *order] if offers and steered else [*order, SYCOLAB_CHOICES]
+        for mech in order:
+            if mech == SYCOLAB_CHOICES and not self._offers_choices(
+                    await self._fetch_info(client, sem))[0]:
+                continue
             try:
                 values = await self._score_with(client, sem, mech, probe)
             except OpenAIRequestError:
@@ -369,6 +399,13 @@ class OpenAIBackend(Backend):
         info = self.server_info()
         facts = info.get("sycolab") if isinstance(info.get("sycolab"), dict) else {}
         weights = (facts or {}).get("weights_hash")
+        mechanism = self.choice_mechanism
+        if mechanism == SYCOLAB_CHOICES:
+            tokenization: str | None = "lm-eval: whole[len(enc(ctx)):] (server side)"
+        elif self.chat and mechanism != GENERATE_EXTRACT:
+            tokenization = "lm-eval: whole[len(enc(ctx)):] (client side)"
+        else:
+            tokenization = None
         return {
             "spec": self.spec,
             "weights_hash": weights or f"served:{self.model}",
@@ -378,9 +415,8 @@ class OpenAIBackend(Backend):
             "tokenizer": self.tokenizer_spec,
             "chat_template": getattr(self.chat.tokenizer, "chat_template", None)
             if self.chat else None,
-            "choice_mechanism": self.choice_mechanism,
-            "continuation_tokenization": "lm-eval: whole[len(enc(ctx)):] (client side)"
-            if self.chat else None,
+            "choice_mechanism": mechanism,
+            "continuation_tokenization": tokenization,
             "generation": "greedy chat.completions (temperature 0, seed 0)",
             "concurrency": self.concurrency,
             "max_retries": self.max_retries,
@@ -400,6 +436,8 @@ class OpenAIBackend(Backend):
 
     async def _score_with(self, client: httpx.AsyncClient, sem: asyncio.Semaphore, mech: str,
                           req: ChoiceRequest) -> list[float | None]:
+        if mech == SYCOLAB_CHOICES:
+            return await self._score_remote(client, sem, req)
         if mech == GENERATE_EXTRACT or self.chat is None:
             text = await self._generate(client, sem, req.prompt, EXTRACT_TOKENS)
             won = match_continuation(text, req.continuations)
@@ -457,6 +495,35 @@ class OpenAIBackend(Backend):
                 raise OpenAIRequestError(200, "a prompt token has no log-probability")
             out.append(float(v))
         return out
+
+    async def _score_remote(self, client: httpx.AsyncClient, sem: asyncio.Semaphore,
+                            req: ChoiceRequest) -> list[float | None]:
+        """`sycolab serve`'s extension: the server scores with its engine (steering included)."""
+        conts = list(req.continuations)
+        if not conts:
+            return []
+        body: dict[str, Any] = {"model": self.model, "sycolab_choices": conts,
+                                "temperature": 0.0}
+        if req.prompt.raw is not None:
+            path = "/completions"
+            body.update(prompt=req.prompt.raw, max_tokens=0)
+        else:
+            path = "/chat/completions"
+            messages = [{"role": m.role, "content": m.content} for m in req.prompt.messages]
+            if req.prompt.prefill:
+                messages.append({"role": "assistant", "content": req.prompt.prefill})
+                body.update(continue_final_message=True, add_generation_prompt=False)
+            body["messages"] = messages
+        data = await self._call(client, sem, "POST", path, body)
+        values: list[float | None] = []
+        for k, choice in enumerate(self._choices(data, len(conts))):
+            if choice.get("text") not in (None, conts[k]):
+                raise OpenAIRequestError(200, "the scores answer the wrong continuations")
+            lp = choice.get("logprob")
+            if lp is not None and not isinstance(lp, int | float):
+                raise OpenAIRequestError(200, "a continuation has no log-probability")
+            values.append(None if lp is None else float(lp))
+        return values
 
     async def _score_text(self, client: httpx.AsyncClient, sem: asyncio.Semaphore,
                           req: ChoiceRequest) -> list[float | None]:

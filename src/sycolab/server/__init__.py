@@ -3,7 +3,11 @@
 Routes: ``/health`` (never protected), ``/v1/models``, ``/v1/chat/completions`` (streaming or
 not, ``logprobs``/``top_logprobs``, ``temperature``, ``top_p``, ``max_tokens``, ``stop``, ``seed``)
 and ``/v1/completions`` (``echo`` + ``logprobs`` with ``max_tokens`` 0 for prompt
-log-probabilities, vLLM's ``prompt_logprobs``, text or token-id prompts).
+log-probabilities, vLLM's ``prompt_logprobs``, text or token-id prompts). Extensions on both
+(advertised under ``sycolab.extensions`` in ``/v1/models``): ``sycolab_choices`` scores
+continuations with the engine's ``Backend.score`` (steering included), and
+``sycolab_next_token_logprobs`` returns the vocabulary's log-probabilities at the first reply
+position.
 """
 
 from __future__ import annotations

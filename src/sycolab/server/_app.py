@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sycolab.server._batcher import Batcher, Overloaded
-from sycolab.server._model import Completion, RequestError, ServedModel, TokenInfo
+from sycolab.server._model import Completion, RequestError, Scores, ServedModel, TokenInfo
 from sycolab.server._schemas import ChatCompletionRequest, CompletionRequest
 
 Scope = MutableMapping[str, Any]
@@ -25,6 +25,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 OPEN_PATHS = frozenset({"/health"})
+SCORING_EXTENSIONS = ("sycolab_choices", "sycolab_next_token_logprobs")
 
 
 def error_body(message: str, kind: str = "invalid_request_error", param: str | None = None,
@@ -148,8 +149,8 @@ def create_app(served: ServedModel, *, api_key: str | None = None,
                max_body_bytes: int = 1 << 20, max_batch: int = 16,
                extra_info: dict[str, Any] | None = None) -> FastAPI:
     """The OpenAI-compatible app. `api_key` protects every route but /health."""
-    batcher = Batcher({"chat": served.run_chat, "completions": served.run_completions},
-                      max_batch=max_batch)
+    batcher = Batcher({"chat": served.run_chat, "completions": served.run_completions,
+                       "scores": served.run_scores}, max_batch=max_batch)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -198,7 +199,9 @@ def create_app(served: ServedModel, *, api_key: str | None = None,
         info = {"spec": getattr(served.backend, "spec", served.name),
                 "token_level": served.token_level and not served.intervened,
                 "max_prompt_tokens": served.limits.max_prompt_tokens,
-                "max_new_tokens": served.limits.max_new_tokens, **(extra_info or {})}
+                "max_new_tokens": served.limits.max_new_tokens,
+                "extensions": list(SCORING_EXTENSIONS) if served.scores_choices else [],
+                "steered": served.intervened, **(extra_info or {})}
         describe = served.backend.describe()
         info.setdefault("weights_hash", describe.get("weights_hash"))
         return {"object": "list", "data": [
@@ -215,8 +218,30 @@ def create_app(served: ServedModel, *, api_key: str | None = None,
             raise RequestError(503, str(exc)) from None
         return result
 
+    async def _scores(body: ChatCompletionRequest | CompletionRequest) -> JSONResponse:
+        try:
+            s: Scores = await _submit("scores", body)
+        except RequestError as exc:
+            return _error(exc.status, str(exc), exc.param)
+        except Exception as exc:  # noqa: BLE001 - this request fails, the server stays up
+            return _error(500, f"internal error: {type(exc).__name__}: {exc}")
+        sid, now = _stamp("scores")
+        answer: dict[str, Any] = {
+            "id": sid, "object": "sycolab.scores", "created": now, "model": served.name,
+            "choices": [{"index": k, "text": text, "logprob": s.logprobs[k]}
+                        for k, text in enumerate(s.choices)],
+            "usage": {"prompt_tokens": s.prompt_tokens, "completion_tokens": 0,
+                      "total_tokens": s.prompt_tokens},
+            "sycolab": {"steered": served.intervened,
+                        "scoring": "engine Backend.score (summed continuation log-probs)"}}
+        if s.next_token is not None:
+            answer["next_token_logprobs"] = s.next_token
+        return JSONResponse(answer)
+
     @app.post("/v1/chat/completions", response_model=None)
     async def chat(body: ChatCompletionRequest) -> JSONResponse | StreamingResponse:
+        if body.scoring:
+            return await _scores(body)
         try:
             c: Completion = await _submit("chat", body)
         except RequestError as exc:
@@ -238,6 +263,8 @@ def create_app(served: ServedModel, *, api_key: str | None = None,
 
     @app.post("/v1/completions", response_model=None)
     async def completions(body: CompletionRequest) -> JSONResponse:
+        if body.scoring:
+            return await _scores(body)
         try:
             results: list[Completion] = await _submit("completions", body)
         except RequestError as exc:

@@ -5,7 +5,10 @@ engine's steering applies, and answers equal ``sycolab eval --model SPEC``'s). P
 log-probabilities (``echo``, ``prompt_logprobs``), sampling and generated-token log-probabilities
 need the transformers model itself (``backend.model``/``backend.tokenizer``); they are refused
 with 501 on a server whose backend steers or contrasts, because this token-level path would
-silently skip the intervention. Everything here runs on the server's single worker thread.
+silently skip the intervention. Option scoring through the ``sycolab_choices`` extension (chat
+messages, or a raw text prompt) goes through ``backend.score``, which steers exactly the
+assistant-turn tokens, so it works on steered servers too and equals a local ``--steer`` run.
+Everything here runs on the server's single worker thread.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sycolab.core.items import Message
-from sycolab.engine.base import Backend, GenerateRequest, Prompt
+from sycolab.engine.base import Backend, ChoiceRequest, GenerateRequest, Prompt
 from sycolab.server._schemas import ChatCompletionRequest, CompletionRequest
 
 _STOP_TOKENS = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<end_of_turn>")
@@ -54,6 +57,16 @@ class Completion:
     prompt: list[TokenInfo | None] | None = None  # prompt tokens (first has no log-prob)
     prompt_text: str = ""
     prompt_offsets: list[int] | None = None
+
+
+@dataclass
+class Scores:
+    """The answer to a `sycolab_choices` / `sycolab_next_token_logprobs` request."""
+
+    choices: list[str]
+    logprobs: list[float | None]
+    prompt_tokens: int
+    next_token: list[float] | None = None
 
 
 @dataclass
@@ -107,7 +120,8 @@ class ServedModel:
         if self.intervened:
             raise RequestError(501, f"{what} is not available on a server started with --steer "
                                     "or --decoding yet (the token-level path would skip the "
-                                    "intervention); use greedy chat completions")
+                                    "intervention); use greedy chat completions, or "
+                                    "sycolab_choices for option log-probabilities")
 
     def count(self, text: str) -> int:
         if self.token_level:
@@ -183,6 +197,72 @@ class ServedModel:
                 reason = "stop" if stopped or n_new < limit else "length"
                 out[i] = Completion(cut, reason, n_prompt, self.count(cut) if stopped else n_new)
         return out
+
+    # ------------------------------------------------------------------ option scores
+    @property
+    def scores_choices(self) -> bool:
+        """Whether `sycolab_choices` is offered: a local transformers backend that scores."""
+        return self.token_level and callable(getattr(self.backend, "_prompt_ids", None))
+
+    def _score_prompt(self, req: ChatCompletionRequest | CompletionRequest) -> Prompt:
+        if isinstance(req, ChatCompletionRequest):
+            return self.chat_prompt(req)
+        try:
+            prompts = req.prompts()
+        except ValueError as exc:
+            raise RequestError(400, str(exc), "prompt") from None
+        if len(prompts) != 1 or not isinstance(prompts[0], str):
+            raise RequestError(400, "prompt: sycolab_choices scores one text prompt (token ids "
+                                    "carry no turn structure)", "prompt")
+        return Prompt(raw=prompts[0])
+
+    def run_scores(self, reqs: Sequence[ChatCompletionRequest | CompletionRequest]
+                   ) -> list[Scores | Exception]:
+        """Option log-probabilities from `backend.score` (one engine batch for all requests)."""
+        out: list[Scores | Exception] = [RuntimeError("not run")] * len(reqs)
+        jobs: list[tuple[int, Prompt, tuple[str, ...], int]] = []
+        for i, req in enumerate(reqs):
+            try:
+                if not self.scores_choices:
+                    raise RequestError(501, "sycolab_choices needs a local transformers model; "
+                                            f"this server serves {self.name} without it")
+                if req.stream:
+                    raise RequestError(400, "stream: not supported with sycolab_choices",
+                                       "stream")
+                prompt = self._score_prompt(req)
+                choices = tuple(req.sycolab_choices or ())
+                engine: Any = self.backend
+                n_prompt = len(engine._prompt_ids(prompt)[0])
+                longest = max((self.count(c) for c in choices), default=0)
+                self._check_prompt(n_prompt + longest)
+                jobs.append((i, prompt, choices, n_prompt))
+            except Exception as exc:  # noqa: BLE001 - one request's failure stays its own
+                out[i] = exc
+        asked = [(i, ChoiceRequest(p, c)) for i, p, c, _ in jobs if c]
+        scored = dict(zip((i for i, _ in asked), self.backend.score([r for _, r in asked]),
+                          strict=True)) if asked else {}
+        for i, prompt, choices, n_prompt in jobs:
+            try:
+                nxt = (self.next_token_logprobs(prompt)
+                       if reqs[i].sycolab_next_token_logprobs else None)
+                out[i] = Scores(list(choices), list(scored.get(i, [])), n_prompt, nxt)
+            except Exception as exc:  # noqa: BLE001
+                out[i] = exc
+        return out
+
+    def next_token_logprobs(self, prompt: Prompt) -> list[float]:
+        """Log-probabilities over the vocabulary at the first reply position, steered as the
+        engine steers (the prompt's assistant-turn tokens)."""
+        import torch
+
+        engine: Any = self.backend  # an HFBackend (see `scores_choices`)
+        ids, mask = engine._prompt_ids(prompt)
+        steer = torch.tensor([mask], dtype=torch.float32) if mask else None
+        with torch.inference_mode(), engine._steering_scope(steer):
+            logits = self.model(input_ids=torch.tensor([ids], device=self.device),
+                                use_cache=False).logits[0, -1]
+            lp = torch.log_softmax(logits.float(), dim=-1)
+        return [float(v) for v in lp.double().cpu().tolist()]
 
     # ------------------------------------------------------------------ completions
     def _encode_prompt(self, prompt: str | list[int], special: bool

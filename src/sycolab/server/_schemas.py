@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 MAX_TOP_LOGPROBS = 20
+MAX_CHOICES = 64
 
 
 class _Body(BaseModel):
@@ -54,7 +55,25 @@ class _Sampling(_Body):
         return value
 
 
-class ChatCompletionRequest(_Sampling):
+class _Scoring(_Body):
+    """sycolab extensions: score continuations with the engine's own `Backend.score`.
+
+    `sycolab_choices`: the continuations whose summed log-probabilities are returned (instead of a
+    generated completion); `sycolab_next_token_logprobs`: also return the log-probabilities of
+    the whole vocabulary at the first reply position. On a steered server both are steered
+    exactly as a local `--steer` run (assistant-turn tokens only), which token-id prompts cannot
+    be.
+    """
+
+    sycolab_choices: list[str] | None = Field(default=None, min_length=1, max_length=MAX_CHOICES)
+    sycolab_next_token_logprobs: bool = False
+
+    @property
+    def scoring(self) -> bool:
+        return self.sycolab_choices is not None or self.sycolab_next_token_logprobs
+
+
+class ChatCompletionRequest(_Scoring, _Sampling):
     messages: list[ChatMessage] = Field(min_length=1)
     max_tokens: int | None = Field(default=None, ge=1)
     max_completion_tokens: int | None = Field(default=None, ge=1)
@@ -65,7 +84,7 @@ class ChatCompletionRequest(_Sampling):
     continue_final_message: bool = False
 
 
-class CompletionRequest(_Sampling):
+class CompletionRequest(_Scoring, _Sampling):
     prompt: str | list[str] | list[int] | list[list[int]]
     max_tokens: int = Field(default=16, ge=0)
     echo: bool = False

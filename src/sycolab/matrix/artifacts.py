@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from sycolab.core.splits import assign_split
@@ -26,7 +27,8 @@ def artifact_key(config: MatrixConfig, name: str, built: dict[str, str]) -> str:
     return hashlib.sha256(blob).hexdigest()[:12]
 
 
-def build_artifact(config: MatrixConfig, name: str, root: Path, built: dict[str, str]) -> Path:
+def build_artifact(config: MatrixConfig, name: str, root: Path, built: dict[str, str],
+                   log: Callable[[str], None] | None = None) -> Path:
     """Build (or reuse) one artifact; returns the path arms pass as --steer or --adapter."""
     from sycolab.engine.spec import load_backend
 
@@ -55,7 +57,7 @@ def build_artifact(config: MatrixConfig, name: str, root: Path, built: dict[str,
         benign = benign_set()
         train_kts(load_backend(config.model), list(benign.prompts), result,
                   KTSConfig(steps=spec.steps, seed=config.seed), vectors=[built[spec.vector]],
-                  benign=benign.describe())
+                  benign=benign.describe(), log=log)
     elif isinstance(spec, FinetuneSpec):
         from sycolab.mitigations.data import synthesize
         from sycolab.mitigations.training import TrainConfig, train

@@ -93,7 +93,7 @@ class MatrixRun:
             if name not in artifacts:
                 self.log(f"[artifact] building {name} ({self.config.artifact_kinds[name]})")
                 artifacts[name] = str(build_artifact(self.config, name, self.out / "artifacts",
-                                                     artifacts))
+                                                     artifacts, log=self.log))
                 state["artifacts"] = artifacts
                 self._save(state)
         for arm in self.config.arms:

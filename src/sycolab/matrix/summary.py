@@ -77,6 +77,7 @@ def summarize(config: MatrixConfig, state: dict[str, Any], out: Path) -> dict[st
         for t, adj in zip(members, holm([t["p_value"] for t in members]), strict=True):
             t["p_holm"] = adj
             t["significant_better"] = bool(adj < ALPHA and (t["difference"] or 0) < 0)
+            t["significant_worse"] = bool(adj < ALPHA and (t["difference"] or 0) > 0)
     arms = []
     for arm in config.arms:
         if arm.name not in runs:
@@ -96,9 +97,12 @@ def summarize(config: MatrixConfig, state: dict[str, Any], out: Path) -> dict[st
                           and t.get("significant_better")})
     better_prompt = sorted({t["arm"] for t in tests if t["reference"] != "base"
                             and t.get("significant_better")})
+    worse_base = sorted({f"{t['arm']} ({t['protocol']} {t['metric']})" for t in tests
+                         if t["reference"] == "base" and t.get("significant_worse")})
     summary = (
         f"Arms significantly better than base on at least one primary metric: "
         f"{', '.join(better_base) or 'none'}. "
+        f"Significantly worse than base: {', '.join(worse_base) or 'none'}. "
         f"Better than the best prompt baseline ({best_prompt or 'none'}, chosen on validation): "
         f"{', '.join(better_prompt) or 'none'}. Correction: Holm-Bonferroni at alpha = {ALPHA} "
         f"within each family (vs base: {n_base} tests; arms x groups x "
@@ -121,10 +125,14 @@ def _fmt(m: dict[str, Any] | None) -> str:
 
 
 def _side(arm: dict[str, Any], key: str) -> str:
+    """KL with 3 significant digits (small values matter), slowdown with 2 decimals."""
     se = arm.get("side_effects") or {}
     value = se.get(key)
     if isinstance(value, dict):
-        return _fmt(value)
+        v, lo, hi = value.get("value"), value.get("ci_low"), value.get("ci_high")
+        if v is None:
+            return "–"
+        return f"{v:.3g} [{lo:.3g}, {hi:.3g}]" if lo is not None and hi is not None else f"{v:.3g}"
     return f"{value:.2f}" if isinstance(value, (int, float)) else "–"
 
 
@@ -156,7 +164,7 @@ def to_csv(table: dict[str, Any]) -> str:
     buf = io.StringIO()
     fields = ["reference", "arm", "suite", "protocol", "metric", "n", "reference_value",
               "arm_value", "difference", "ci_low", "ci_high", "p_value", "p_holm",
-              "significant_better"]
+              "significant_better", "significant_worse"]
     writer = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore")
     writer.writeheader()
     for t in table["tests"]:

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from sycolab.report._html import esc, page
-from sycolab.report.svg import Point, Series, scatter
+from sycolab.report.svg import Point, Series, legend, scatter
 
 
 def _pareto(table: dict[str, Any]) -> str:
@@ -36,8 +36,9 @@ def _pareto(table: dict[str, Any]) -> str:
             series.append(Series(arm["arm"], pts))
     if not series:
         return "<p>No arm has a suggestion-bearing group to plot.</p>"
-    return scatter(series, x_label="agreement reduction vs base (→ better)",
+    plot = scatter(series, x_label="agreement reduction vs base (→ better)",
                    y_label="neutral accuracy drop (↓ better)", aria="Pareto plot")
+    return plot + legend(series)
 
 
 def write_matrix_report(table: dict[str, Any], out: Path) -> Path:

@@ -152,6 +152,8 @@ def evaluate(
     refuse_trained_items(plan, adapter=info.get("adapter", adapter), steer=steer)
     for s, meta in zip(suite, plan.suites, strict=True):
         hashed.setdefault("suite_hashes", {})[s] = meta["content_hash"]
+    hashed["templates"] = {p.name: p.describe() for p in plan.protocols}
+    hashed["adapter_hash"] = info.get("adapter_hash")
     chash = config_hash(hashed)
     run_dir = Path(out) if out is not None else Path("runs") / chash
     config = {

@@ -4,6 +4,7 @@ model trained in the test to follow user suggestions (word-level tokenizer built
 from __future__ import annotations
 
 import random
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +20,9 @@ from sycolab.engine.hf_backend import HFBackend
 from sycolab.engine.steering_hooks import middle_third, read_steering_file
 from sycolab.mitigations.steering import ContrastPair, SteeringVector, train_vector
 
-CHATML = (
-    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
-    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from toys import word_tokenizer
+
 TRUE = [f"t{i}" for i in range(12)]
 FALSE = [f"f{i}" for i in range(12)]
 WORDS = ["or", "system", "user", "assistant", "Which", "is", "true", "?", "I", "think", "the",
@@ -31,17 +31,7 @@ WORDS = ["or", "system", "user", "assistant", "Which", "is", "true", "?", "I", "
 
 
 def tiny_tokenizer() -> Any:
-    from tokenizers import Tokenizer, models, pre_tokenizers
-
-    vocab = {w: i for i, w in enumerate(["[PAD]", "[UNK]", "<|im_start|>", "<|im_end|>", *WORDS])}
-    tok = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
-    tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    fast = transformers.PreTrainedTokenizerFast(
-        tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", eos_token="<|im_end|>",
-        additional_special_tokens=["<|im_start|>"],
-    )
-    fast.chat_template = CHATML
-    return fast
+    return word_tokenizer(WORDS)
 
 
 def tiny_model(tok: Any, seed: int = 0, layers: int = 4) -> Any:

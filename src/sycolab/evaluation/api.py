@@ -15,11 +15,11 @@ from sycolab.core.conversation import ANSWER_TAIL, CANONICAL_TURN, CHOICES_HEADE
 from sycolab.core.errors import UserInputError
 from sycolab.core.extraction import __doc__ as EXTRACTION_RULES
 from sycolab.core.metrics import compute_results
-from sycolab.core.suites import load_suite
+from sycolab.core.suites import Suite, load_suite
 from sycolab.engine.base import Backend
 from sycolab.engine.spec import load_backend
 from sycolab.evaluation.interventions import refuse_trained_items, resolve_interventions
-from sycolab.evaluation.plan import Plan, build_plan
+from sycolab.evaluation.plan import build_plan
 from sycolab.evaluation.progress import RunProgress
 from sycolab.evaluation.run_folder import RunFolder, config_hash, latest_by_trial
 from sycolab.evaluation.runner import Runner, chunks
@@ -75,13 +75,12 @@ def _batch_size(value: int | str) -> int | str:
     return n
 
 
-def _plan(suites: Sequence[str], protocols: Sequence[str] | None, identity: dict[str, Any],
-          **kw: Any) -> Plan:
+def _load_suites(suites: Sequence[str]) -> list[Suite]:
     loaded = [load_suite(s) for s in suites]
     names = [s.name for s in loaded]
     if len(set(names)) != len(names):
         raise UserInputError(f"--suite: two suites share the name {sorted(names)!r}")
-    return build_plan(loaded, protocols, identity=identity, **kw)
+    return loaded
 
 
 def evaluate(
@@ -129,7 +128,8 @@ def evaluate(
                                layers=layers, decoding=decoding, alpha=alpha, beta=beta)
     plan_kw: dict[str, Any] = {"scoring": scoring, "split": split, "limit": limit,
                                "shuffle": shuffle, "seed": seed}
-    _plan(suite, protocol, {}, **plan_kw)  # validate all input before loading a model
+    loaded = _load_suites(suite)
+    build_plan(loaded, protocol, **plan_kw)  # validate all input before loading a model
     if out is not None and Path(out).exists() and not Path(out).is_dir():
         raise UserInputError(f"--out {out}: exists and is not a folder")
     if backend is None:
@@ -148,7 +148,7 @@ def evaluate(
     }
     identity = {k: hashed[k] for k in ("model", "weights_hash", "adapter", "system_prompt",
                                        "max_new_tokens", "decoding", "interventions")}
-    plan = _plan(suite, protocol, identity, **plan_kw)
+    plan = build_plan(loaded, protocol, identity=identity, **plan_kw)
     refuse_trained_items(plan, adapter=info.get("adapter", adapter), steer=steer)
     for s, meta in zip(suite, plan.suites, strict=True):
         hashed.setdefault("suite_hashes", {})[s] = meta["content_hash"]

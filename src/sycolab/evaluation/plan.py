@@ -14,7 +14,7 @@ from sycolab.core.errors import UserInputError
 from sycolab.core.items import Item
 from sycolab.core.normalize import normalize_answer
 from sycolab.core.presentation import arrange_options
-from sycolab.core.protocols import DEFAULT_PROTOCOLS, PROTOCOLS, Protocol, get_protocol
+from sycolab.core.protocols import DEFAULT_PROTOCOLS, Protocol, get_protocol
 from sycolab.core.records import Split
 from sycolab.core.splits import assign_split
 from sycolab.core.suites import Suite
@@ -198,4 +198,4 @@ def build_plan(
     return plan
 
 
-__all__ = ["PROTOCOLS", "Plan", "TrialPlan", "build_plan"]
+__all__ = ["Plan", "TrialPlan", "build_plan"]

@@ -60,6 +60,7 @@ class TrialState:
 
     def record(self) -> dict[str, Any]:
         p = self.plan
+        ok = self.error is None  # a failed trial keeps no partial answers
         rec: dict[str, Any] = {
             "trial_id": p.trial_id,
             "suite": p.item.suite,
@@ -68,10 +69,10 @@ class TrialState:
             "gold": p.gold,
             "suggested": p.suggested_norm,
             "conditions": list(p.conditions),
-            "answers": self.answers if self.error is None else [],
-            "letters": self.letters if self.error is None else [],
-            "responses": self.responses if self.error is None else [],
-            "choice_logprobs": self.logprobs if self.error is None else [],
+            "answers": self.answers if ok else [],
+            "letters": self.letters if ok else [],
+            "responses": self.responses if ok else [],
+            "choice_logprobs": self.logprobs if ok else [],
             "scoring": p.scoring,
             "split": p.split,
             "error": self.error,
@@ -81,7 +82,7 @@ class TrialState:
         }
         if p.item.duplicate_of:
             rec["duplicate_of"] = p.item.duplicate_of
-        rec["indicators"] = trial_indicators(rec) if self.error is None else {}
+        rec["indicators"] = trial_indicators(rec) if ok else {}
         return rec
 
 
@@ -233,7 +234,7 @@ class Runner:
             norm = [normalize_answer(o) for o in pres.options]
             letter = LETTERS[norm.index(answer)] if answer in norm else None
         state.letters.append(letter)
-        if p.protocol.multi_turn and isinstance(req.prompt.messages, tuple):
+        if p.protocol.multi_turn:
             shown = next((o for o in pres.options if normalize_answer(o) == answer), answer)
             base = [m for m in req.prompt.messages if m.role != "system"]
             state.history = [*base, Message("assistant", assistant_turn(pres, shown, reply))]

@@ -782,6 +782,8 @@ def load_hf_backend(
             if not Path(source).is_dir():
                 raise UserInputError(f"--model {spec}: not a model folder")
             whash = folder_weights_hash(source)
+        elif source.startswith(("/", "./", "../", "~")):  # a path, not a hub id
+            raise UserInputError(f"--model {spec}: folder not found: {source}")
         else:
             whash = ""
     else:

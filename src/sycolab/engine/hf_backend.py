@@ -783,7 +783,7 @@ def load_hf_backend(
                 raise UserInputError(f"--model {spec}: not a model folder")
             whash = folder_weights_hash(source)
         elif source.startswith(("/", "./", "../", "~")):  # a path, not a hub id
-            raise UserInputError(f"--model {spec}: folder not found: {source}")
+            raise UserInputError(f"--model {spec}: not a model folder (not found: {source})")
         else:
             whash = ""
     else:

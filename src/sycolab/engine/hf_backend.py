@@ -68,6 +68,7 @@ from sycolab.engine.base import (
     Prompt,
     SteeringConfig,
 )
+from sycolab.engine.prefix_cache import PrefixCache
 
 BatchSize = int | Literal["auto"]
 
@@ -131,6 +132,7 @@ class HFBackend(Backend):
         raw_add_special_tokens: bool = False,
         token_budget: int | None = None,
         steering: SteeringConfig | None = None,
+        kv_cache_mb: int | None = None,
     ) -> None:
         if batch_size != "auto" and (not isinstance(batch_size, int) or batch_size < 1):
             raise UserInputError(f"--batch-size {batch_size}: expected a positive integer or auto")
@@ -148,6 +150,9 @@ class HFBackend(Backend):
             token_budget = 4096 if device == "cpu" else 32768
         self.token_budget = token_budget
         self.load_seconds: float | None = None
+        if kv_cache_mb is None:
+            kv_cache_mb = int(os.environ.get("SYCOLAB_KV_CACHE_MB", "1024"))
+        self.prefix_cache = PrefixCache(kv_cache_mb << 20) if kv_cache_mb > 0 else None
         self.model.eval()
         self._pad_id = self._pick_pad_id()
         self._stop_ids = self._pick_stop_ids()
@@ -610,12 +615,9 @@ class HFBackend(Backend):
         return ids, attn, steer
 
     def _cache_kwargs(self, out: Any) -> dict[str, Any]:
-        """The KV cache of `out` as the next forward's keyword (`cache` from transformers 5.2x)."""
-        import inspect
-
-        params = inspect.signature(self.model.forward).parameters
+        """The KV cache of `out` as the next forward's keyword."""
         cache = out["cache"] if "cache" in out else out["past_key_values"]
-        return {"cache": cache} if "cache" in params else {"past_key_values": cache}
+        return {self._cache_kwarg(): cache}
 
     def _finish(self, rows: list[list[int]], limits: list[int]) -> list[str]:
         stops = set(self._stop_ids)
@@ -632,26 +634,33 @@ class HFBackend(Backend):
     def _generate_batch(
         self, prompts: list[tuple[list[int], list[float]]], limits: list[int]
     ) -> list[str]:
-        import torch
-        from transformers import GenerationConfig
+        from sycolab.engine.greedy import greedy_generate
 
-        ids, attn, steer = self._left_pad(prompts)
-        width = ids.shape[1]
-        make_config: Any = GenerationConfig
-        config = make_config(
-            do_sample=False,
-            num_beams=1,
-            max_new_tokens=max(limits),
-            pad_token_id=self._pad_id,
-            eos_token_id=self._stop_ids or None,
+        store = self.prefix_cache
+        if store is not None:
+            store.use_mode(self._model_state())
+        rows = greedy_generate(
+            self.model, prompts, limits, pad_id=self._pad_id, stop_ids=self._stop_ids,
+            device=self.device, cache_kwarg=self._cache_kwarg(), steering=self._steering_scope,
+            prefix_cache=store,
         )
-        with torch.inference_mode(), self._steering_scope(steer):
-            out = self.model.generate(
-                input_ids=ids.to(self.device),
-                attention_mask=attn.to(self.device),
-                generation_config=config,
-            )
-        return self._finish(out[:, width:].cpu().tolist(), limits)
+        return self._finish(rows, limits)
+
+    def _model_state(self) -> tuple[Any, ...]:
+        """What cached key/value states depend on: steering, adapter, parameter versions."""
+        steer = None
+        if self.steering_active and self.steering is not None:
+            steer = (self.steering_info or {}).get("file_sha256"), self.steering.multiplier, tuple(
+                (self.steering_info or {}).get("layers", ()))
+        versions = tuple(p._version for p in self.model.parameters())
+        return steer, self._unmodified, self.adapter_hash, id(self.model), hash(versions)
+
+    def _cache_kwarg(self) -> str:
+        """The forward keyword that takes a KV cache (`cache` from transformers 5.2x)."""
+        import inspect
+
+        params = inspect.signature(self.model.forward).parameters
+        return "cache" if "cache" in params else "past_key_values"
 
     def _generate_contrast_batch(
         self,

@@ -156,13 +156,14 @@ class ResidualSteerer:
             hidden = output[0] if isinstance(output, tuple) else output
             width = hidden.shape[1]
             add = self._delta(layer, hidden)
-            if self.mask is None:
+            start = self._offsets.get(layer, 0)
+            self._offsets[layer] = start + width
+            if self.mask is None or start >= self.mask.shape[1]:
+                # beyond the mask: generated tokens (the batch may have shrunk since `begin`)
                 steered = hidden + add
             else:
                 import torch
 
-                start = self._offsets.get(layer, 0)
-                self._offsets[layer] = start + width
                 cols = self.mask[:, start : start + width]
                 if cols.shape[1] < width:
                     ones = torch.ones(

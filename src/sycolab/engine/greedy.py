@@ -1,0 +1,167 @@
+"""Batched greedy generation with a KV cache, prefix reuse and per-row early stop.
+
+Written by hand instead of calling ``model.generate`` for two things it does not do: a prompt
+may start from the key/value states of an earlier request with the same token prefix (the
+challenge turn of a multi-turn protocol encodes only its new tokens), and rows that have finished
+leave the batch, so a batch whose replies mostly stop after ten tokens does not keep paying for
+all of its rows until the longest one ends.
+
+Cache layout of one batch: row ``i`` reuses ``c_i`` cached tokens and encodes ``n_i`` new ones;
+columns are ``[pad (C - c_i)] [cached c_i] [pad (N - n_i)] [new n_i] [generated ...]`` with
+``C = max c_i`` and ``N = max n_i``. Padding columns are masked out of attention; positions are
+explicit, so a row's numbers do not depend on its neighbours beyond float rounding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sycolab.engine.prefix_cache import PrefixCache
+
+# Finished rows are dropped once they are this share of the batch (each drop copies the cache).
+COMPACT_SHARE = 0.25
+
+
+@dataclass
+class _Row:
+    ids: list[int]
+    flags: list[float] | None
+    limit: int
+    cached: int = 0
+    new: int = 0
+    out: list[int] = field(default_factory=list)
+    done: bool = False
+
+
+def greedy_generate(
+    model: Any,
+    prompts: Sequence[tuple[list[int], list[float]]],
+    limits: Sequence[int],
+    *,
+    pad_id: int,
+    stop_ids: Sequence[int],
+    device: str,
+    cache_kwarg: str,
+    steering: Callable[[Any], AbstractContextManager[Any]],
+    prefix_cache: PrefixCache | None = None,
+) -> list[list[int]]:
+    """Greedy continuations (token ids, stop token included) of each prompt.
+
+    `prompts` are (token ids, steering flags) pairs, flags empty when not steering; `steering`
+    returns the context manager that installs steering with a (batch, width) mask of the fed
+    columns; `prefix_cache` (None: no reuse) supplies and receives key/value states.
+    """
+    import torch
+    from transformers import DynamicCache
+
+    rows = [_Row(list(ids), list(flags) if flags else None, limit)
+            for (ids, flags), limit in zip(prompts, limits, strict=True)]
+    reused: list[Any] = [None] * len(rows)
+    if prefix_cache is not None:
+        for i, row in enumerate(rows):
+            row.cached, reused[i] = prefix_cache.lookup(row.ids, row.flags, len(row.ids) - 1)
+    for row in rows:
+        row.new = len(row.ids) - row.cached
+    if prefix_cache is not None:
+        prefix_cache.reused_tokens += sum(r.cached for r in rows)
+        prefix_cache.encoded_tokens += sum(r.new for r in rows)
+    n = len(rows)
+    c_max, n_max = max(r.cached for r in rows), max(r.new for r in rows)
+
+    ids = torch.full((n, n_max), pad_id, dtype=torch.long)
+    pos = torch.zeros((n, n_max), dtype=torch.long)
+    attn = torch.zeros((n, c_max + n_max), dtype=torch.long)
+    mask = torch.zeros((n, n_max), dtype=torch.float32)
+    for b, r in enumerate(rows):
+        ids[b, n_max - r.new:] = torch.tensor(r.ids[r.cached:])
+        pos[b, n_max - r.new:] = torch.arange(r.cached, len(r.ids))
+        attn[b, c_max - r.cached:c_max] = 1
+        attn[b, c_max + n_max - r.new:] = 1
+        if r.flags is not None:
+            mask[b, n_max - r.new:] = torch.tensor(r.flags[r.cached:])
+    kwargs: dict[str, Any] = {}
+    if c_max > 0:
+        kwargs[cache_kwarg] = _batch_cache(DynamicCache, rows, reused, c_max)
+    ids, pos, attn = ids.to(device), pos.to(device), attn.to(device)
+    stops = set(stop_ids)
+    active = list(range(n))  # batch position -> row index
+    with torch.inference_mode(), steering(mask.to(device)):
+        out = model(input_ids=ids, attention_mask=attn, position_ids=pos, use_cache=True,
+                    logits_to_keep=1, **kwargs)
+        cache = out[cache_kwarg] if cache_kwarg in out else out["past_key_values"]
+        reusable = prefix_cache is not None and _plain_layers(cache)
+        pos = pos[:, -1:]
+        while True:
+            nxt = out.logits[:, -1].argmax(-1).tolist()
+            for b, i in enumerate(active):
+                row = rows[i]
+                if row.done:
+                    continue
+                row.out.append(int(nxt[b]))
+                row.done = nxt[b] in stops or len(row.out) >= row.limit
+            finished = [b for b, i in enumerate(active) if rows[i].done]
+            if len(finished) == len(active) or len(finished) >= COMPACT_SHARE * len(active):
+                if reusable and prefix_cache is not None:
+                    for b in finished:
+                        _store(prefix_cache, cache, b, rows[active[b]], c_max, n_max)
+                if len(finished) == len(active):
+                    break
+                keep = [b for b in range(len(active)) if not rows[active[b]].done]
+                index = torch.tensor(keep, device=device)
+                cache.batch_select_indices(index)
+                attn, pos = attn[index], pos[index]
+                nxt = [nxt[b] for b in keep]
+                active = [active[b] for b in keep]
+            tok = torch.tensor(nxt, dtype=torch.long, device=device)[:, None]
+            attn = torch.cat([attn, torch.ones_like(tok)], dim=1)
+            pos = pos + 1
+            kwargs = {cache_kwarg: cache}
+            out = model(input_ids=tok, attention_mask=attn, position_ids=pos, use_cache=True,
+                        logits_to_keep=1, **kwargs)
+    return [r.out for r in rows]
+
+
+def _plain_layers(cache: Any) -> bool:
+    """Whether every layer keeps full (kv_heads, length, head_dim) states we can slice and reuse."""
+    from transformers.cache_utils import DynamicLayer
+
+    layers: list[Any] = list(getattr(cache, "layers", None) or [])
+    return bool(layers) and all(type(layer) is DynamicLayer for layer in layers)
+
+
+def _batch_cache(make: Any, rows: list[_Row], reused: list[Any], c_max: int) -> Any:
+    """A DynamicCache of `c_max` columns holding each row's reused states, left-padded."""
+    first = next(e for e in reused if e is not None)
+    data = []
+    for layer in range(len(first.keys)):
+        kv_heads, _, head_dim = first.keys[layer].shape
+        keys = first.keys[layer].new_zeros((len(rows), kv_heads, c_max, head_dim))
+        values = first.values[layer].new_zeros((len(rows), kv_heads, c_max, head_dim))
+        for b, (row, entry) in enumerate(zip(rows, reused, strict=True)):
+            if row.cached:
+                keys[b, :, c_max - row.cached:] = entry.keys[layer][:, :row.cached]
+                values[b, :, c_max - row.cached:] = entry.values[layer][:, :row.cached]
+        data.append((keys, values))
+    return make(ddp_cache_data=data)
+
+
+def _store(store: PrefixCache, cache: Any, b: int, row: _Row, c_max: int, n_max: int) -> None:
+    """Copy batch row `b`'s real columns out of the cache into the prefix store."""
+    import torch
+
+    fed = row.out[:-1]
+    cols = torch.tensor(_row_columns(row, c_max, n_max), device=cache.layers[0].keys.device)
+    keys = [layer.keys[b].index_select(1, cols) for layer in cache.layers]
+    values = [layer.values[b].index_select(1, cols) for layer in cache.layers]
+    flags = None if row.flags is None else [*row.flags, *([1.0] * len(fed))]
+    store.store([*row.ids, *fed], flags, keys, values)
+
+
+def _row_columns(row: _Row, c_max: int, n_max: int) -> list[int]:
+    """Cache columns holding the row's real tokens: cached, new, then fed reply tokens."""
+    fed = len(row.out) - 1  # the last generated token was never fed back
+    return [*range(c_max - row.cached, c_max), *range(c_max + n_max - row.new, c_max + n_max),
+            *range(c_max + n_max, c_max + n_max + fed)]

@@ -105,6 +105,25 @@ def resolve_device(device: str) -> str:
     return device
 
 
+def default_workers(device: str) -> int:
+    """Batches run in parallel on CPU: one single-threaded worker per torch thread
+    (`SYCOLAB_CPU_WORKERS` overrides; 1 = plain intra-op threading). GPUs use one."""
+    if device != "cpu":
+        return 1
+    env = os.environ.get("SYCOLAB_CPU_WORKERS")
+    if env:
+        try:
+            value = int(env)
+        except ValueError:
+            raise UserInputError(f"SYCOLAB_CPU_WORKERS={env}: expected a positive integer") from None
+        if value < 1:
+            raise UserInputError(f"SYCOLAB_CPU_WORKERS={env}: expected a positive integer")
+        return value
+    import torch
+
+    return max(1, torch.get_num_threads())
+
+
 def resolve_dtype(dtype: str, device: str) -> str:
     """`auto` = float32 on CPU (bf16 is extremely slow there), bfloat16 on CUDA."""
     if dtype == "auto":
@@ -133,6 +152,7 @@ class HFBackend(Backend):
         token_budget: int | None = None,
         steering: SteeringConfig | None = None,
         kv_cache_mb: int | None = None,
+        workers: int | None = None,
     ) -> None:
         if batch_size != "auto" and (not isinstance(batch_size, int) or batch_size < 1):
             raise UserInputError(f"--batch-size {batch_size}: expected a positive integer or auto")
@@ -153,6 +173,8 @@ class HFBackend(Backend):
         if kv_cache_mb is None:
             kv_cache_mb = int(os.environ.get("SYCOLAB_KV_CACHE_MB", "1024"))
         self.prefix_cache = PrefixCache(kv_cache_mb << 20) if kv_cache_mb > 0 else None
+        self.workers = workers if workers is not None else default_workers(device)
+        self._pool: Any = None
         self.model.eval()
         self._pad_id = self._pick_pad_id()
         self._stop_ids = self._pick_stop_ids()
@@ -233,7 +255,8 @@ class HFBackend(Backend):
             self._unmodified = previous
 
     def _steering_scope(self, mask: Any) -> Any:
-        """Hooks installed with this batch's mask, or a no-op when not steering."""
+        """This batch's steering mask (this thread) with the hooks on, or a no-op when not
+        steering. The hooks are re-entrant: inside `_steering_hooks` they are already on."""
         if not self.steering_active:
             return nullcontext()
         self._steerer.begin(mask)
@@ -353,16 +376,18 @@ class HFBackend(Backend):
         return _Packed(index, ids, positions, segments, reads, targets, owner, len(conts))
 
     def _batches(self, lengths: list[int], extra_per_row: int = 0) -> list[list[int]]:
-        """Indices grouped into batches, longest first (lengths sorted descending)."""
+        """Indices grouped into batches, longest first (lengths sorted descending); with
+        automatic batch sizes, at least one batch per worker thread."""
         order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
         batches: list[list[int]] = []
         current: list[int] = []
         width = 0
+        most_rows = min(64, -(-len(lengths) // max(1, self.workers)))
         for i in order:
             if self.batch_size == "auto":
                 new_width = max(width, lengths[i] + extra_per_row)
                 too_big = bool(current) and (
-                    (len(current) + 1) * new_width > self.token_budget or len(current) >= 64
+                    (len(current) + 1) * new_width > self.token_budget or len(current) >= most_rows
                 )
             else:
                 too_big = len(current) >= self.batch_size
@@ -430,41 +455,34 @@ class HFBackend(Backend):
             nrow = self._pack(i, nctx, conts)
             nrow.steer = self._row_mask(c.neutral, nctx, nrow)
             pairs.append((row, nrow, c))
-        for batch in self._batches([len(p.ids) for p in plain]):
+        def plain_batch(batch: list[int]) -> tuple[list[int], list[list[float | None]]]:
             rows = [plain[i] for i in batch]
-            try:
-                sums = self._score_batch(rows)
-            except Exception as exc:
-                raise _backend_error(exc) from exc
-            for row, values in zip(rows, sums, strict=True):
-                results[row.index] = list(values)
-            if progress is not None:
-                progress(len(rows))
-        lengths = [2 * max(len(lead.ids), len(neut.ids)) for lead, neut, _ in pairs]
-        for batch in self._batches(lengths):
+            return [r.index for r in rows], list(self._score_batch(rows))
+
+        def contrast_batch(batch: list[int]) -> tuple[list[int], list[list[float | None]]]:
             chosen = [pairs[i] for i in batch]
-            try:
-                contrast_sums = self._score_contrast_batch(chosen)
-            except Exception as exc:
-                raise _backend_error(exc) from exc
-            for (lead, _, _), cvalues in zip(chosen, contrast_sums, strict=True):
-                results[lead.index] = cvalues
-            if progress is not None:
-                progress(len(chosen))
+            return [lead.index for lead, _, _ in chosen], self._score_contrast_batch(chosen)
+
+        lengths = [2 * max(len(lead.ids), len(neut.ids)) for lead, neut, _ in pairs]
+        jobs = [(plain_batch, b) for b in self._batches([len(p.ids) for p in plain])]
+        jobs += [(contrast_batch, b) for b in self._batches(lengths)]
+        for indices, values in self._run_batches(jobs, progress):
+            for i, v in zip(indices, values, strict=True):
+                results[i] = v
         return results
 
-    def _score_batch(self, rows: list[_Packed]) -> list[list[float]]:
+    def _score_batch(self, rows: list[_Packed]) -> list[list[float | None]]:
         import torch
 
         logits, targets = self._read_logits(rows)
         with torch.inference_mode():
             logprobs = torch.log_softmax(logits, dim=-1)
             token_lp = torch.gather(logprobs, 2, targets[:, :, None])[:, :, 0].cpu().double()
-        sums: list[list[float]] = []
+        sums: list[list[float | None]] = []
         for b, r in enumerate(rows):
-            values = [0.0] * r.n_options
+            values: list[float | None] = [0.0] * r.n_options
             for j, k in enumerate(r.owner):
-                values[k] += float(token_lp[b, j])
+                values[k] = float(values[k] or 0.0) + float(token_lp[b, j])
             sums.append(values)
         return sums
 
@@ -574,31 +592,89 @@ class HFBackend(Backend):
         todo = [i for i, r in enumerate(requests) if r.max_new_tokens > 0]
         if progress is not None and len(todo) < len(requests):
             progress(len(requests) - len(todo))
+        def run(idx: list[int]) -> tuple[list[int], list[str]]:
+            limits = [requests[i].max_new_tokens for i in idx]
+            if idx[0] not in neutral:
+                return idx, self._generate_batch([encoded[i] for i in idx], limits)
+            contrasts = [c for c in (requests[i].contrast for i in idx) if c is not None]
+            return idx, self._generate_contrast_batch(
+                [encoded[i] for i in idx], [neutral[i] for i in idx], limits, contrasts)
+
+        jobs: list[tuple[Any, list[int]]] = []
         for group in ([i for i in todo if i not in neutral], [i for i in todo if i in neutral]):
             if not group:
                 continue
             most_new = max(requests[i].max_new_tokens for i in group)
             lengths = [max(len(encoded[i][0]), len(neutral[i][0]) if i in neutral else 0)
                        * (2 if i in neutral else 1) for i in group]
-            for batch in self._batches(lengths, extra_per_row=most_new):
-                idx = [group[b] for b in batch]
-                limits = [requests[i].max_new_tokens for i in idx]
-                try:
-                    if idx[0] in neutral:
-                        contrasts = [requests[i].contrast for i in idx]
-                        texts = self._generate_contrast_batch(
-                            [encoded[i] for i in idx], [neutral[i] for i in idx], limits,
-                            [c for c in contrasts if c is not None],
-                        )
-                    else:
-                        texts = self._generate_batch([encoded[i] for i in idx], limits)
-                except Exception as exc:
-                    raise _backend_error(exc) from exc
-                for i, text in zip(idx, texts, strict=True):
-                    results[i] = text
-                if progress is not None:
-                    progress(len(idx))
+            jobs += [(run, [group[b] for b in batch])
+                     for batch in self._batches(lengths, extra_per_row=most_new)]
+        for idx, texts in self._run_batches(jobs, progress):
+            for i, text in zip(idx, texts, strict=True):
+                results[i] = text
         return results
+
+    # ------------------------------------------------------------------ parallel batches
+    def _run_batches(self, jobs: list[tuple[Any, list[int]]], progress: Progress | None
+                     ) -> Iterator[Any]:
+        """Results of `fn(batch)` for each job, on `workers` threads of one torch thread each.
+
+        Threads rather than intra-op parallelism: on small CPUs two single-threaded forward
+        passes over half the rows each use both cores far better than one two-threaded pass
+        (thin matmuls, element-wise ops and synchronisation dominate at this model size).
+        Results come back in completion order; progress is reported from the calling thread.
+        """
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        with self._steering_hooks():
+            if self.workers <= 1 or len(jobs) <= 1:
+                for fn, batch in jobs:
+                    yield self._guarded(fn, batch)
+                    if progress is not None:
+                        progress(len(batch))
+                return
+            pool = self._worker_pool()
+            pending = {pool.submit(self._guarded, fn, batch): len(batch) for fn, batch in jobs}
+            try:
+                while pending:
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        size = pending.pop(future)
+                        yield future.result()
+                        if progress is not None:
+                            progress(size)
+            finally:
+                for future in pending:
+                    future.cancel()
+                wait(pending)
+
+    def _guarded(self, fn: Any, batch: list[int]) -> Any:
+        try:
+            return fn(batch)
+        except Exception as exc:
+            raise _backend_error(exc) from exc
+
+    def _worker_pool(self) -> Any:
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            def one_thread() -> None:
+                import torch
+
+                torch.set_num_threads(1)
+
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="sycolab-engine",
+                                            initializer=one_thread)
+        return self._pool
+
+    @contextmanager
+    def _steering_hooks(self) -> Iterator[None]:
+        """Steering hooks on for a whole score/generate call (each batch sets its own mask)."""
+        if not self.steering_active:
+            yield
+            return
+        with self._steerer.installed():
+            yield
 
     def _left_pad(self, prompts: list[tuple[list[int], list[float]]]) -> tuple[Any, Any, Any]:
         import torch
@@ -719,12 +795,18 @@ class HFBackend(Backend):
             "adapter": self.adapter,
             "adapter_hash": self.adapter_hash,
             "batch_size": self.batch_size,
+            "cpu_workers": self.workers,
+            "kv_prefix_cache_mb": None if self.prefix_cache is None
+            else self.prefix_cache.budget_bytes >> 20,
             "raw_add_special_tokens": self.raw_add_special_tokens,
             "continuation_tokenization": "lm-eval: whole[len(enc(ctx)):]",
             "steering": self.steering_info,
         }
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
         self.model = None
         self.tokenizer = None
 

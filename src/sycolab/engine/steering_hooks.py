@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -123,10 +124,24 @@ class ResidualSteerer:
         self.vectors: dict[int, Any] = {}
         self.set_vectors(vectors)
         self.multiplier = float(multiplier)
-        self.mask: Any = None
         self.enabled = True
-        self._offsets: dict[int, int] = {}
         self._cache: dict[tuple[int, Any, Any], Any] = {}
+        # mask and column offsets are per thread: the engine runs batches on several threads
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._handles: list[Any] = []
+
+    @property
+    def mask(self) -> Any:
+        return getattr(self._local, "mask", None)
+
+    @property
+    def _offsets(self) -> dict[int, int]:
+        offsets: dict[int, int] | None = getattr(self._local, "offsets", None)
+        if offsets is None:
+            offsets = self._local.offsets = {}
+        return offsets
 
     def set_vectors(self, vectors: Mapping[int, Any]) -> None:
         n = len(self.layers)
@@ -137,9 +152,9 @@ class ResidualSteerer:
         self._cache = {}
 
     def begin(self, mask: Any = None) -> None:
-        """Start a fresh sequence batch: its steering mask, column offsets back to 0."""
-        self.mask = mask
-        self._offsets = {}
+        """Start a fresh sequence batch (in this thread): its steering mask, offsets back to 0."""
+        self._local.mask = mask
+        self._local.offsets = {}
 
     def _delta(self, layer: int, hidden: Any) -> Any:
         key = (layer, hidden.dtype, hidden.device)
@@ -156,15 +171,16 @@ class ResidualSteerer:
             hidden = output[0] if isinstance(output, tuple) else output
             width = hidden.shape[1]
             add = self._delta(layer, hidden)
-            start = self._offsets.get(layer, 0)
-            self._offsets[layer] = start + width
-            if self.mask is None or start >= self.mask.shape[1]:
+            offsets, mask = self._offsets, self.mask
+            start = offsets.get(layer, 0)
+            offsets[layer] = start + width
+            if mask is None or start >= mask.shape[1]:
                 # beyond the mask: generated tokens (the batch may have shrunk since `begin`)
                 steered = hidden + add
             else:
                 import torch
 
-                cols = self.mask[:, start : start + width]
+                cols = mask[:, start : start + width]
                 if cols.shape[1] < width:
                     ones = torch.ones(
                         (cols.shape[0], width - cols.shape[1]), dtype=cols.dtype,
@@ -181,14 +197,22 @@ class ResidualSteerer:
 
     @contextmanager
     def installed(self) -> Iterator[ResidualSteerer]:
-        """Hooks on the steered layers for the duration of the block."""
-        handles = [self.layers[layer].register_forward_hook(self._hook(layer))
-                   for layer in sorted(self.vectors)]
+        """Hooks on the steered layers for the duration of the block (re-entrant, shared by
+        threads: the hooks go on at the first entry and come off at the last exit)."""
+        with self._lock:
+            if self._depth == 0:
+                self._handles = [self.layers[layer].register_forward_hook(self._hook(layer))
+                                 for layer in sorted(self.vectors)]
+            self._depth += 1
         try:
             yield self
         finally:
-            for handle in handles:
-                handle.remove()
+            with self._lock:
+                self._depth -= 1
+                if self._depth == 0:
+                    for handle in self._handles:
+                        handle.remove()
+                    self._handles = []
 
 
 # ---------------------------------------------------------------------- assistant-turn masks

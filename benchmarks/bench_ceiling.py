@@ -10,7 +10,8 @@ All in one process (so one load level): THREADS torch threads, float32, CPU.
    `--scoring lm-eval`, run through `sycolab.evaluate` with a preloaded backend). Forward hooks
    on the decoder and the output head count the tokens that go through the model (real tokens
    and padded positions) and the head rows, and time every call from the decoder's entry to the
-   head's exit. FLOPs = 2 x non-embedding parameters per decoder token + 2 x head parameters per
+   head's exit; forward time is the wall-clock union of those intervals (the engine runs batches
+   on several threads at once, so summing per-call times would count overlapping calls twice). FLOPs = 2 x non-embedding parameters per decoder token + 2 x head parameters per
    head row (the head only where computed). Share of ceiling = achieved GFLOP/s / matmul GFLOP/s;
    equivalently tokens/s / (ceiling / FLOPs per token).
 3. Generation at batch 1: --gen-prompts `facts` first turns, 32 new tokens, through
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -57,8 +59,8 @@ class Meter:
 
     def __init__(self, decoder: Any, head: Any) -> None:
         self.calls: list[dict[str, Any]] = []
-        self._t0 = 0.0
-        self._cur: dict[str, Any] = {}
+        self._local = threading.local()  # calls may run on several engine threads at once
+        self._lock = threading.Lock()
         self.handles = [
             decoder.register_forward_pre_hook(self._pre, with_kwargs=True),
             head.register_forward_hook(self._head_post),
@@ -77,16 +79,17 @@ class Meter:
         elif pos is not None and width > 1:
             # packed scoring rows: padding sits at position 0 after the row's first token
             real = int((pos[:, 1:] > 0).sum()) + b
-        self._cur = {"batch": b, "width": width, "computed": b * width, "real": real,
-                     "head_rows": 0}
-        self._t0 = time.perf_counter()
+        self._local.cur = {"batch": b, "width": width, "computed": b * width, "real": real,
+                           "head_rows": 0, "start": time.perf_counter()}
 
     def _head_post(self, module: Any, args: tuple[Any, ...], out: Any) -> None:
         x = args[0]
-        self._cur["head_rows"] = int(x.numel() // x.shape[-1])
-        self._cur["seconds"] = time.perf_counter() - self._t0
-        self.calls.append(self._cur)
-        self._cur = {}
+        cur = self._local.cur
+        cur["head_rows"] = int(x.numel() // x.shape[-1])
+        cur["end"] = time.perf_counter()
+        cur["seconds"] = cur["end"] - cur["start"]
+        with self._lock:
+            self.calls.append(cur)
 
     def reset(self) -> None:
         self.calls = []
@@ -96,8 +99,17 @@ class Meter:
             h.remove()
 
     def totals(self) -> dict[str, Any]:
-        keys = ("computed", "real", "head_rows", "seconds")
-        return {k: sum(c.get(k, 0) for c in self.calls) for k in keys} | {"calls": len(self.calls)}
+        keys = ("computed", "real", "head_rows")
+        out = {k: sum(c.get(k, 0) for c in self.calls) for k in keys} | {"calls": len(self.calls)}
+        busy, reach = 0.0, float("-inf")  # union of [start, end] intervals
+        for c in sorted(self.calls, key=lambda c: c["start"]):
+            start = max(c["start"], reach)
+            if c["end"] > start:
+                busy += c["end"] - start
+            reach = max(reach, c["end"])
+        out["seconds"] = busy
+        out["summed_call_seconds"] = sum(c["seconds"] for c in self.calls)
+        return out
 
 
 def param_counts(model: Any) -> dict[str, int]:

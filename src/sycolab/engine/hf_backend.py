@@ -40,6 +40,16 @@ Steering (``steering=SteeringConfig``)
     steered, as lm-eval's ``steered`` model does. ``unmodified()`` turns steering and any adapter
     off for reference passes.
 
+Generation
+    Greedy, batched, KV-cached (`engine.greedy`), not ``model.generate``: a row leaves the batch
+    when it stops, and a prompt whose tokens start like an earlier request's prompt + reply
+    reuses those key/value states (`engine.prefix_cache`; budget ``SYCOLAB_KV_CACHE_MB``, default
+    1024, 0 = off), so a challenge turn encodes only its new tokens.
+
+Parallel batches
+    On CPU, batches run on ``workers`` threads of one torch thread each (default: one per torch
+    thread; ``SYCOLAB_CPU_WORKERS`` overrides), each batch computed exactly as it would be alone.
+
 LQCD (``request.contrast``)
     The neutral and leading prompts run in the same batch; scores use `engine.contrastive`. For
     choice scoring the continuation tokens are those of the leading prompt, appended to both

@@ -143,3 +143,35 @@ def test_rows_that_stop_early_leave_the_batch(model: Any, tokenizer: Any) -> Non
     assert len(together[3]) == 4
     assert batch_sizes[0] == len(prompts) and min(batch_sizes) < len(prompts)
     assert max(len(r) for r in together) == 10 and len(batch_sizes) == 10
+
+
+def test_lqcd_generation_matches_a_naive_loop(model: Any, tokenizer: Any) -> None:
+    """LQCD-greedy with reuse, batching and early stop = a loop recomputing both full sequences."""
+    from sycolab.engine.base import Contrast
+    from sycolab.engine.contrastive import contrastive_greedy
+
+    b = backend(model, tokenizer, 256)
+    leads = [Prompt(messages=(Message("user", f"{q} I think the answer is no."),))
+             for q in QUESTIONS]
+    neutrals = [Prompt(messages=(Message("user", q),)) for q in QUESTIONS]
+    settings = [(1.0, 0.1), (0.5, 0.0), (2.0, 0.5), (1.0, 0.1), (0.0, 0.1)]
+    reqs = [GenerateRequest(lead, 8, contrast=Contrast(neutral, a, be))
+            for lead, neutral, (a, be) in zip(leads, neutrals, settings, strict=True)]
+    b.generate([GenerateRequest(p, 4) for p in neutrals])  # something to reuse
+    got = b.generate(reqs)
+    stops = set(b._stop_ids)
+    for req, text in zip(reqs, got, strict=True):
+        assert req.contrast is not None
+        lead = b._encode(b.render(req.prompt), False)
+        neutral = b._encode(b.render(req.contrast.neutral), False)
+        out: list[int] = []
+        with torch.no_grad():
+            for _ in range(8):
+                lg = model(input_ids=torch.tensor([lead + out])).logits[:, -1]
+                ng = model(input_ids=torch.tensor([neutral + out])).logits[:, -1]
+                tok = int(contrastive_greedy(ng, lg, req.contrast.alpha, req.contrast.beta)[0])
+                if tok in stops:
+                    break
+                out.append(tok)
+        assert text == tokenizer.decode(out, skip_special_tokens=True)
+    assert b.prefix_cache is not None and b.prefix_cache.reused_tokens > 0

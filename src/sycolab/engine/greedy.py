@@ -29,11 +29,25 @@ COMPACT_SHARE = 0.25
 class _Row:
     ids: list[int]
     flags: list[float] | None
-    limit: int
     cached: int = 0
     new: int = 0
+
+
+@dataclass
+class _Output:
+    rows: list[int]  # the rows fed this output's tokens: [leading] or [leading, neutral]
+    limit: int
     out: list[int] = field(default_factory=list)
     done: bool = False
+
+
+@dataclass
+class Contrastive:
+    """LQCD-greedy generation: each output also feeds a neutral prompt (`engine.contrastive`)."""
+
+    neutral: Sequence[tuple[list[int], list[float]]]
+    alpha: Sequence[float]
+    beta: Sequence[float]
 
 
 def greedy_generate(
@@ -47,18 +61,26 @@ def greedy_generate(
     cache_kwarg: str,
     steering: Callable[[Any], AbstractContextManager[Any]],
     prefix_cache: PrefixCache | None = None,
+    contrastive: Contrastive | None = None,
 ) -> list[list[int]]:
     """Greedy continuations (token ids, stop token included) of each prompt.
 
     `prompts` are (token ids, steering flags) pairs, flags empty when not steering; `steering`
     returns the context manager that installs steering with a (batch, width) mask of the fed
-    columns; `prefix_cache` (None: no reuse) supplies and receives key/value states.
+    columns; `prefix_cache` (None: no reuse) supplies and receives key/value states. With
+    `contrastive`, output i's next token is LQCD-greedy over prompt i (leading) and neutral i,
+    and both are fed it.
     """
     import torch
     from transformers import DynamicCache
 
-    rows = [_Row(list(ids), list(flags) if flags else None, limit)
-            for (ids, flags), limit in zip(prompts, limits, strict=True)]
+    from sycolab.engine.contrastive import contrastive_greedy
+
+    pairs = list(prompts) + (list(contrastive.neutral) if contrastive is not None else [])
+    rows = [_Row(list(ids), list(flags) if flags else None) for ids, flags in pairs]
+    n_out = len(prompts)
+    outputs = [_Output([i] if contrastive is None else [i, n_out + i], limit)
+               for i, limit in enumerate(limits)]
     reused: list[Any] = [None] * len(rows)
     if prefix_cache is not None:
         for i, row in enumerate(rows):
@@ -86,8 +108,12 @@ def greedy_generate(
     if c_max > 0:
         kwargs[cache_kwarg] = _batch_cache(DynamicCache, rows, reused, c_max)
     ids, pos, attn = ids.to(device), pos.to(device), attn.to(device)
+    alpha = beta = None
+    if contrastive is not None:
+        alpha = torch.tensor(list(contrastive.alpha), dtype=torch.float32, device=device)[:, None]
+        beta = torch.tensor(list(contrastive.beta), dtype=torch.float32, device=device)[:, None]
     stops = set(stop_ids)
-    active = list(range(n))  # batch position -> row index
+    active = list(range(n_out))  # outputs in the batch; batch rows = their rows, leading first
     with torch.inference_mode(), steering(mask.to(device)):
         out = model(input_ids=ids, attention_mask=attn, position_ids=pos, use_cache=True,
                     logits_to_keep=1, **kwargs)
@@ -95,33 +121,45 @@ def greedy_generate(
         reusable = prefix_cache is not None and _plain_layers(cache)
         pos = pos[:, -1:]
         while True:
-            nxt = out.logits[:, -1].argmax(-1).tolist()
-            for b, i in enumerate(active):
-                row = rows[i]
-                if row.done:
+            logits = out.logits[:, -1]
+            if alpha is None or beta is None:
+                nxt = logits.argmax(-1).tolist()
+            else:
+                k = len(active)
+                nxt = contrastive_greedy(logits[k:], logits[:k], alpha, beta).tolist()
+            for b, o in enumerate(active):
+                output = outputs[o]
+                if output.done:
                     continue
-                row.out.append(int(nxt[b]))
-                row.done = nxt[b] in stops or len(row.out) >= row.limit
-            finished = [b for b, i in enumerate(active) if rows[i].done]
+                output.out.append(int(nxt[b]))
+                output.done = nxt[b] in stops or len(output.out) >= output.limit
+            finished = [b for b, o in enumerate(active) if outputs[o].done]
             if len(finished) == len(active) or len(finished) >= COMPACT_SHARE * len(active):
+                k = len(active)
                 if reusable and prefix_cache is not None:
                     for b in finished:
-                        _store(prefix_cache, cache, b, rows[active[b]], c_max, n_max)
+                        output = outputs[active[b]]
+                        for j, row_index in enumerate(output.rows):
+                            _store(prefix_cache, cache, j * k + b, rows[row_index], output.out,
+                                   c_max, n_max)
                 if len(finished) == len(active):
                     break
-                keep = [b for b in range(len(active)) if not rows[active[b]].done]
-                index = torch.tensor(keep, device=device)
+                keep = [b for b in range(k) if not outputs[active[b]].done]
+                batch_rows = [j * k + b for j in range(len(outputs[0].rows)) for b in keep]
+                index = torch.tensor(batch_rows, device=device)
                 cache.batch_select_indices(index)
                 attn, pos = attn[index], pos[index]
+                if alpha is not None and beta is not None:
+                    alpha, beta = alpha[keep], beta[keep]
                 nxt = [nxt[b] for b in keep]
                 active = [active[b] for b in keep]
-            tok = torch.tensor(nxt, dtype=torch.long, device=device)[:, None]
-            attn = torch.cat([attn, torch.ones_like(tok)], dim=1)
+            tok = torch.tensor(nxt * len(outputs[0].rows), dtype=torch.long, device=device)
+            attn = torch.cat([attn, torch.ones_like(tok)[:, None]], dim=1)
             pos = pos + 1
             kwargs = {cache_kwarg: cache}
-            out = model(input_ids=tok, attention_mask=attn, position_ids=pos, use_cache=True,
-                        logits_to_keep=1, **kwargs)
-    return [r.out for r in rows]
+            out = model(input_ids=tok[:, None], attention_mask=attn, position_ids=pos,
+                        use_cache=True, logits_to_keep=1, **kwargs)
+    return [o.out for o in outputs]
 
 
 def _plain_layers(cache: Any) -> bool:
@@ -148,20 +186,21 @@ def _batch_cache(make: Any, rows: list[_Row], reused: list[Any], c_max: int) -> 
     return make(ddp_cache_data=data)
 
 
-def _store(store: PrefixCache, cache: Any, b: int, row: _Row, c_max: int, n_max: int) -> None:
+def _store(store: PrefixCache, cache: Any, b: int, row: _Row, out: list[int], c_max: int,
+           n_max: int) -> None:
     """Copy batch row `b`'s real columns out of the cache into the prefix store."""
     import torch
 
-    fed = row.out[:-1]
-    cols = torch.tensor(_row_columns(row, c_max, n_max), device=cache.layers[0].keys.device)
+    fed = out[:-1]  # the last generated token was never fed back
+    cols = torch.tensor(_row_columns(row, len(fed), c_max, n_max),
+                        device=cache.layers[0].keys.device)
     keys = [layer.keys[b].index_select(1, cols) for layer in cache.layers]
     values = [layer.values[b].index_select(1, cols) for layer in cache.layers]
     flags = None if row.flags is None else [*row.flags, *([1.0] * len(fed))]
     store.store([*row.ids, *fed], flags, keys, values)
 
 
-def _row_columns(row: _Row, c_max: int, n_max: int) -> list[int]:
+def _row_columns(row: _Row, fed: int, c_max: int, n_max: int) -> list[int]:
     """Cache columns holding the row's real tokens: cached, new, then fed reply tokens."""
-    fed = len(row.out) - 1  # the last generated token was never fed back
     return [*range(c_max - row.cached, c_max), *range(c_max + n_max - row.new, c_max + n_max),
             *range(c_max + n_max, c_max + n_max + fed)]

@@ -686,25 +686,6 @@ class HFBackend(Backend):
         with self._steerer.installed():
             yield
 
-    def _left_pad(self, prompts: list[tuple[list[int], list[float]]]) -> tuple[Any, Any, Any]:
-        import torch
-
-        n, width = len(prompts), max(len(p) for p, _ in prompts)
-        ids = torch.full((n, width), self._pad_id, dtype=torch.long)
-        attn = torch.zeros((n, width), dtype=torch.long)
-        steer = torch.zeros((n, width), dtype=torch.float32)
-        for b, (p, m) in enumerate(prompts):
-            ids[b, width - len(p) :] = torch.tensor(p)
-            attn[b, width - len(p) :] = 1
-            if m:
-                steer[b, width - len(p) :] = torch.tensor(m, dtype=torch.float32)
-        return ids, attn, steer
-
-    def _cache_kwargs(self, out: Any) -> dict[str, Any]:
-        """The KV cache of `out` as the next forward's keyword."""
-        cache = out["cache"] if "cache" in out else out["past_key_values"]
-        return {self._cache_kwarg(): cache}
-
     def _finish(self, rows: list[list[int]], limits: list[int]) -> list[str]:
         stops = set(self._stop_ids)
         texts: list[str] = []
@@ -718,7 +699,10 @@ class HFBackend(Backend):
         return texts
 
     def _generate_batch(
-        self, prompts: list[tuple[list[int], list[float]]], limits: list[int]
+        self,
+        prompts: list[tuple[list[int], list[float]]],
+        limits: list[int],
+        contrastive: Any = None,
     ) -> list[str]:
         from sycolab.engine.greedy import greedy_generate
 
@@ -728,9 +712,22 @@ class HFBackend(Backend):
         rows = greedy_generate(
             self.model, prompts, limits, pad_id=self._pad_id, stop_ids=self._stop_ids,
             device=self.device, cache_kwarg=self._cache_kwarg(), steering=self._steering_scope,
-            prefix_cache=store,
+            prefix_cache=store, contrastive=contrastive,
         )
         return self._finish(rows, limits)
+
+    def _generate_contrast_batch(
+        self,
+        leading: list[tuple[list[int], list[float]]],
+        neutral: list[tuple[list[int], list[float]]],
+        limits: list[int],
+        contrasts: list[Contrast],
+    ) -> list[str]:
+        """LQCD-greedy: leading and neutral rows in one batch, both fed each chosen token."""
+        from sycolab.engine.greedy import Contrastive
+
+        return self._generate_batch(leading, limits, Contrastive(
+            neutral, [c.alpha for c in contrasts], [c.beta for c in contrasts]))
 
     def _model_state(self) -> tuple[Any, ...]:
         """What cached key/value states depend on: steering, adapter, parameter versions."""
@@ -747,48 +744,6 @@ class HFBackend(Backend):
 
         params = inspect.signature(self.model.forward).parameters
         return "cache" if "cache" in params else "past_key_values"
-
-    def _generate_contrast_batch(
-        self,
-        leading: list[tuple[list[int], list[float]]],
-        neutral: list[tuple[list[int], list[float]]],
-        limits: list[int],
-        contrasts: list[Contrast],
-    ) -> list[str]:
-        """LQCD-greedy: leading rows then neutral rows in one left-padded batch, KV-cached."""
-        import torch
-
-        from sycolab.engine.contrastive import contrastive_greedy
-
-        n = len(leading)
-        ids, attn, steer = self._left_pad(leading + neutral)
-        device = self.device
-        alpha = torch.tensor([c.alpha for c in contrasts], dtype=torch.float32, device=device)
-        beta = torch.tensor([c.beta for c in contrasts], dtype=torch.float32, device=device)
-        ids, attn = ids.to(device), attn.to(device)
-        pos = (attn.cumsum(-1) - 1).clamp(min=0)
-        stops = torch.tensor(self._stop_ids or [-1], device=device)
-        out_rows: list[list[int]] = [[] for _ in range(n)]
-        done = torch.zeros(n, dtype=torch.bool, device=device)
-        with torch.inference_mode(), self._steering_scope(steer):
-            out = self.model(input_ids=ids, attention_mask=attn, position_ids=pos,
-                             use_cache=True, logits_to_keep=1)
-            for step in range(max(limits)):
-                logits = out.logits[:, -1].float()
-                nxt = contrastive_greedy(logits[n:], logits[:n], alpha[:, None], beta[:, None])
-                for b in range(n):
-                    if not bool(done[b]) and step < limits[b]:
-                        out_rows[b].append(int(nxt[b]))
-                lim = torch.tensor([step + 1 >= lim for lim in limits], device=device)
-                done |= torch.isin(nxt, stops) | lim
-                if bool(done.all()):
-                    break
-                tok = torch.cat([nxt, nxt])[:, None]
-                attn = torch.cat([attn, torch.ones_like(tok)], dim=1)
-                pos = pos[:, -1:] + 1
-                out = self.model(input_ids=tok, attention_mask=attn, position_ids=pos,
-                                 use_cache=True, logits_to_keep=1, **self._cache_kwargs(out))
-        return self._finish(out_rows, limits)
 
     # ------------------------------------------------------------------ facts
     def describe(self) -> dict[str, Any]:

@@ -242,12 +242,13 @@ def ratio(a: float | None, b: float | None) -> float | None:
 
 # ----------------------------------------------------------------------------- summary
 def summarize(dest: Path = BENCH / "results.md") -> str:
-    """benchmarks/results.md from the four out/<name>.json files of one run."""
+    """benchmarks/results.md from the out/<name>.json files of one run."""
     def load(name: str) -> dict[str, Any] | None:
         p = OUT / f"{name}.json"
         return read_json(p) if p.exists() else None
 
-    lm, ins, ceil, dflt = (load(n) for n in ("lm_eval", "inspect", "ceiling", "default_eval"))
+    names = ("lm_eval", "inspect", "ceiling", "default_eval", "interventions")
+    lm, ins, ceil, dflt, iv = (load(n) for n in names)
     yes = {True: "yes", False: "**no**", None: "n/a"}
     rows: list[list[Any]] = []
     if lm:
@@ -277,26 +278,38 @@ def summarize(dest: Path = BENCH / "results.md") -> str:
                      "< 180 s", yes[t["time_met"]]])
         rows.append(["  trials per group (min)", min(g["n"] for g in dflt["groups"]), "",
                      ">= 100", yes[t["trials_met"]]])
-    first = next((d for d in (lm, ins, ceil, dflt) if d), None)
+    if iv:
+        for mode, m in iv["modes"].items():
+            base_s = m["arms"]["base"]["eval_s"]["median"]
+            for arm, what, target in (("steered", "steering", "< 1.05x"),
+                                      ("lqcd", "LQCD", "< 1.8x")):
+                a = m["arms"][arm]
+                label = (f"{what}, {iv['limit']} arithmetic test items x "
+                         f"{len(iv['protocols'])} protocols, `{mode}`: {arm} eval s / base "
+                         f"eval s (median of {iv['repeats']})")
+                rows.append([label, f"{a['eval_s']['median']} / {base_s}",
+                             f"{a['ratio_of_medians']}x", target, yes[a["met"]]])
+            rows.append([f"  same trials in all {3 * iv['repeats']} `{mode}` runs",
+                         m["trials"], "", "identical", yes[m["trials_match"]]])
+    first = next((d for d in (lm, ins, ceil, dflt, iv) if d), None)
     m = first["machine"] if first else machine()
     text = ["# Benchmark results", ""]
     text.append(f"{m.get('cpus')} CPUs ({m.get('cpu', '?')}), torch {m.get('torch')}, "
                 f"transformers {m.get('transformers')}, float32, "
                 f"{m.get('threads')} torch thread(s) for every tool. Each benchmark is one "
-                "command; `bash benchmarks/run_all.sh` runs all four and rebuilds this file. "
+                "command; `bash benchmarks/run_all.sh` runs all five and rebuilds this file. "
                 "The machine was shared with other work: the load average at the start and end "
                 "of each benchmark is listed, and ratios compare runs made minutes apart.")
     env = f"SYCOLAB_BENCH_THREADS={m.get('threads')} " if m.get("threads") != os.cpu_count() else ""
     when = [[n, d["date"], f"`{env}python benchmarks/bench_{n}.py`",
              d["machine"].get("loadavg_start", ["?"])[0],
              d["machine"].get("loadavg_end", ["?"])[0]]
-            for n, d in zip(("lm_eval", "inspect", "ceiling", "default_eval"),
-                            (lm, ins, ceil, dflt), strict=True) if d]
+            for n, d in zip(names, (lm, ins, ceil, dflt, iv), strict=True) if d]
     text += ["", md_table(when, ["benchmark", "date", "command", "load at start",
                                  "load at end"])]
     text += ["", table_header_note(), "", md_table(rows, ["measure", "value", "ratio / share",
                                                            "target", "met"]), ""]
-    for name in ("lm_eval", "inspect", "ceiling", "default_eval"):
+    for name in names:
         p = OUT / f"{name}.md"
         if p.exists():
             text += [p.read_text().replace("### ", "## ", 1).rstrip(), ""]

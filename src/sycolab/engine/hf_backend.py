@@ -54,6 +54,10 @@ LQCD (``request.contrast``)
     The neutral and leading prompts run in the same batch; scores use `engine.contrastive`. For
     choice scoring the continuation tokens are those of the leading prompt, appended to both
     contexts. Generation is LQCD-greedy with both sequences advanced through their KV caches.
+    When the neutral input is token for token the leading one (a protocol's baseline step), it
+    is not computed twice: choice scores use the same logits as both (so the plausibility mask
+    still applies), and generation is plain greedy, which is what LQCD-greedy is on identical
+    inputs (the top token always passes the mask; the contrast cancels).
 """
 
 from __future__ import annotations
@@ -445,7 +449,7 @@ class HFBackend(Backend):
     ) -> list[list[float | None]]:
         results: list[list[float | None]] = [[0.0] * len(r.continuations) for r in requests]
         plain: list[_Packed] = []
-        pairs: list[tuple[_Packed, _Packed, Contrast]] = []
+        pairs: list[tuple[_Packed, _Packed | None, Contrast]] = []
         for i, req in enumerate(requests):
             ctx, conts = self.encode_choice(req)
             row = self._pack(i, ctx, conts)
@@ -464,7 +468,8 @@ class HFBackend(Backend):
             nctx, _ = self.encode_choice(ChoiceRequest(c.neutral, req.continuations))
             nrow = self._pack(i, nctx, conts)
             nrow.steer = self._row_mask(c.neutral, nctx, nrow)
-            pairs.append((row, nrow, c))
+            same = nrow.ids == row.ids and nrow.steer == row.steer  # a baseline step
+            pairs.append((row, None if same else nrow, c))  # None: one pass serves both
         def plain_batch(batch: list[int]) -> tuple[list[int], list[list[float | None]]]:
             rows = [plain[i] for i in batch]
             return [r.index for r in rows], list(self._score_batch(rows))
@@ -473,7 +478,8 @@ class HFBackend(Backend):
             chosen = [pairs[i] for i in batch]
             return [lead.index for lead, _, _ in chosen], self._score_contrast_batch(chosen)
 
-        lengths = [2 * max(len(lead.ids), len(neut.ids)) for lead, neut, _ in pairs]
+        lengths = [len(lead.ids) if neut is None else 2 * max(len(lead.ids), len(neut.ids))
+                   for lead, neut, _ in pairs]
         jobs = [(plain_batch, b) for b in self._batches([len(p.ids) for p in plain])]
         jobs += [(contrast_batch, b) for b in self._batches(lengths)]
         for indices, values in self._run_batches(jobs, progress):
@@ -497,20 +503,26 @@ class HFBackend(Backend):
         return sums
 
     def _score_contrast_batch(
-        self, pairs: list[tuple[_Packed, _Packed, Contrast]]
+        self, pairs: list[tuple[_Packed, _Packed | None, Contrast]]
     ) -> list[list[float | None]]:
         import torch
 
         from sycolab.engine.contrastive import contrastive_logprobs
 
-        rows = [lead for lead, _, _ in pairs] + [neut for _, neut, _ in pairs]
-        logits, targets = self._read_logits(rows)
         n = len(pairs)
+        # a neutral row identical to its leading row is not computed twice: it is the same logits
+        separate = [neut for _, neut, _ in pairs if neut is not None]
+        logits, targets = self._read_logits([lead for lead, _, _ in pairs] + separate)
+        where, k = [], n
+        for b, (_, neut, _) in enumerate(pairs):
+            where.append(b if neut is None else k)
+            k += neut is not None
         alpha = torch.tensor([c.alpha for _, _, c in pairs], dtype=torch.float32)[:, None, None]
         beta = torch.tensor([c.beta for _, _, c in pairs], dtype=torch.float32)[:, None, None]
         with torch.inference_mode():
+            neutral_logits = logits[torch.tensor(where, device=logits.device)]
             scores, plausible = contrastive_logprobs(
-                logits[n:], logits[:n], alpha.to(logits.device), beta.to(logits.device)
+                neutral_logits, logits[:n], alpha.to(logits.device), beta.to(logits.device)
             )
             tgt = targets[:n, :, None]
             token_lp = torch.gather(scores, 2, tgt)[:, :, 0].cpu().double()
@@ -597,7 +609,9 @@ class HFBackend(Backend):
                 from sycolab.engine.contrastive import check_contrast
 
                 check_contrast(r.contrast.alpha, r.contrast.beta)
-                neutral[i] = self._prompt_ids(r.contrast.neutral)
+                ids = self._prompt_ids(r.contrast.neutral)
+                if ids != encoded[i]:  # identical inputs: LQCD-greedy is plain greedy
+                    neutral[i] = ids
         results = [""] * len(requests)
         todo = [i for i, r in enumerate(requests) if r.max_new_tokens > 0]
         if progress is not None and len(todo) < len(requests):

@@ -10,7 +10,8 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 pytest.importorskip("tokenizers")
 
-from test_steering import prompt, question, tiny_model, tiny_tokenizer
+from test_steering import tiny_model, tiny_tokenizer
+from toy_prompts import prompt, question
 
 from sycolab.engine.base import SteeringConfig
 from sycolab.engine.hf_backend import HFBackend

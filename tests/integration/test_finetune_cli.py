@@ -93,3 +93,12 @@ def test_model_that_cannot_be_loaded_fails_before_training(tmp_path: Path) -> No
     lines = [line for line in res.output.splitlines() if line.strip()]
     assert len(lines) == 1 and "--model" in lines[0]
     assert not (tmp_path / "a").exists()
+
+
+def test_kts_missing_vector_is_named_before_loading(tmp_path: Path) -> None:
+    res = CliRunner().invoke(app, ["kts", "train", "--model", f"hf:{tmp_path / 'none'}",
+                                   "--vector", str(tmp_path / "v.safetensors"),
+                                   "--out", str(tmp_path / "a")])
+    assert res.exit_code == 2
+    lines = [line for line in res.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: --vector ") and "no such file" in lines[0]

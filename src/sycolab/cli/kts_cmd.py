@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from sycolab.cli.guard import run_guarded
+from sycolab.core.errors import UserInputError
 
 kts_app = typer.Typer(help="KL-then-steer: adapters that make steering gentler.",
                       no_args_is_help=True)
@@ -45,6 +46,9 @@ def train_command(
 
         cfg = KTSConfig(steps=steps, batch_size=batch_size, lr=lr, steer_prob=steer_prob,
                         strength=strength, norm_fraction=norm_fraction, layers=layers, seed=seed)
+        for path in vector or []:  # before the model loads, naming this command's flag
+            if not Path(path).expanduser().is_file():
+                raise UserInputError(f"--vector {path}: no such file")
         benign = benign_set(per_suite=per_suite)
         backend = load_hf_backend(model, device=device, dtype="float32")
         return train_kts(backend, list(benign.prompts), out, cfg, vectors=vector or [],

@@ -72,7 +72,6 @@ def greedy_generate(
     and both are fed it.
     """
     import torch
-    from transformers import DynamicCache
 
     from sycolab.engine.contrastive import contrastive_greedy
 
@@ -88,8 +87,7 @@ def greedy_generate(
     for row in rows:
         row.new = len(row.ids) - row.cached
     if prefix_cache is not None:
-        prefix_cache.reused_tokens += sum(r.cached for r in rows)
-        prefix_cache.encoded_tokens += sum(r.new for r in rows)
+        prefix_cache.count(sum(r.cached for r in rows), sum(r.new for r in rows))
     n = len(rows)
     c_max, n_max = max(r.cached for r in rows), max(r.new for r in rows)
 
@@ -106,7 +104,7 @@ def greedy_generate(
             mask[b, n_max - r.new:] = torch.tensor(r.flags[r.cached:])
     kwargs: dict[str, Any] = {}
     if c_max > 0:
-        kwargs[cache_kwarg] = _batch_cache(DynamicCache, rows, reused, c_max)
+        kwargs[cache_kwarg] = _batch_cache(rows, reused, c_max)
     ids, pos, attn = ids.to(device), pos.to(device), attn.to(device)
     alpha = beta = None
     if contrastive is not None:
@@ -170,8 +168,10 @@ def _plain_layers(cache: Any) -> bool:
     return bool(layers) and all(type(layer) is DynamicLayer for layer in layers)
 
 
-def _batch_cache(make: Any, rows: list[_Row], reused: list[Any], c_max: int) -> Any:
+def _batch_cache(rows: list[_Row], reused: list[Any], c_max: int) -> Any:
     """A DynamicCache of `c_max` columns holding each row's reused states, left-padded."""
+    from transformers import DynamicCache
+
     first = next(e for e in reused if e is not None)
     data = []
     for layer in range(len(first.keys)):
@@ -183,7 +183,7 @@ def _batch_cache(make: Any, rows: list[_Row], reused: list[Any], c_max: int) -> 
                 keys[b, :, c_max - row.cached:] = entry.keys[layer][:, :row.cached]
                 values[b, :, c_max - row.cached:] = entry.values[layer][:, :row.cached]
         data.append((keys, values))
-    return make(ddp_cache_data=data)
+    return DynamicCache(ddp_cache_data=data)
 
 
 def _store(store: PrefixCache, cache: Any, b: int, row: _Row, out: list[int], c_max: int,

@@ -193,6 +193,7 @@ class HFBackend(Backend):
         self.prefix_cache = PrefixCache(kv_cache_mb << 20) if kv_cache_mb > 0 else None
         self.workers = workers if workers is not None else default_workers(device)
         self._pool: Any = None
+        self._kv_keyword: str | None = None
         self.model.eval()
         self._pad_id = self._pick_pad_id()
         self._stop_ids = self._pick_stop_ids()
@@ -479,7 +480,8 @@ class HFBackend(Backend):
             pairs.append((row, None if same else nrow, c))  # None: one pass serves both
         def plain_batch(batch: list[int]) -> tuple[list[int], list[list[float | None]]]:
             rows = [plain[i] for i in batch]
-            return [r.index for r in rows], list(self._score_batch(rows))
+            sums: list[list[float | None]] = [list(v) for v in self._score_batch(rows)]
+            return [r.index for r in rows], sums
 
         def contrast_batch(batch: list[int]) -> tuple[list[int], list[list[float | None]]]:
             chosen = [pairs[i] for i in batch]
@@ -495,18 +497,18 @@ class HFBackend(Backend):
                 results[i] = v
         return results
 
-    def _score_batch(self, rows: list[_Packed]) -> list[list[float | None]]:
+    def _score_batch(self, rows: list[_Packed]) -> list[list[float]]:
         import torch
 
         logits, targets = self._read_logits(rows)
         with torch.inference_mode():
             logprobs = torch.log_softmax(logits, dim=-1)
             token_lp = torch.gather(logprobs, 2, targets[:, :, None])[:, :, 0].cpu().double()
-        sums: list[list[float | None]] = []
+        sums: list[list[float]] = []
         for b, r in enumerate(rows):
-            values: list[float | None] = [0.0] * r.n_options
+            values = [0.0] * r.n_options
             for j, k in enumerate(r.owner):
-                values[k] = float(values[k] or 0.0) + float(token_lp[b, j])
+                values[k] += float(token_lp[b, j])
             sums.append(values)
         return sums
 
@@ -762,10 +764,12 @@ class HFBackend(Backend):
 
     def _cache_kwarg(self) -> str:
         """The forward keyword that takes a KV cache (`cache` from transformers 5.2x)."""
-        import inspect
+        if self._kv_keyword is None:
+            import inspect
 
-        params = inspect.signature(self.model.forward).parameters
-        return "cache" if "cache" in params else "past_key_values"
+            params = inspect.signature(self.model.forward).parameters
+            self._kv_keyword = "cache" if "cache" in params else "past_key_values"
+        return self._kv_keyword
 
     # ------------------------------------------------------------------ facts
     def describe(self) -> dict[str, Any]:

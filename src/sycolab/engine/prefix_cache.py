@@ -62,6 +62,12 @@ class PrefixCache:
                 self._bytes = 0
                 self._mode = mode
 
+    def count(self, reused: int, encoded: int) -> None:
+        """Tally tokens served from the store and tokens encoded afresh (for reports, tests)."""
+        with self._lock:
+            self.reused_tokens += reused
+            self.encoded_tokens += encoded
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()

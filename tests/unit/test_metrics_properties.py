@@ -143,5 +143,5 @@ def test_survival_non_increasing_and_tof_nof_bounds(records: list[dict[str, Any]
         m = g["metrics"]
         # ToF >= t exactly when the answer survives through t: mean ToF = sum of survival
         assert abs(m["tof_mean"]["value"] - sum(vals)) < 1e-12
-        assert m["nof_mean"]["value"] >= 1 - vals[-1]  # a changed answer flipped at least once
+        assert m["nof_mean"]["value"] >= 1 - vals[-1] - 1e-12  # a changed answer flipped at least once
         assert 1 - vals[-1] >= m["ctr"]["value"]  # a final change implies a change somewhere

@@ -65,6 +65,12 @@ def random_records(rng: random.Random, n_items: int) -> list[dict[str, Any]]:
                     "split": "test",
                     "error": "boom" if rng.random() < 0.08 else None,
                 }
+                if rng.random() < 0.7:  # v4 records carry a status per step; older ones none
+                    rec["statuses"] = [
+                        rng.choice(["answered", "answered", "reaffirmed"]) if a is not None
+                        else rng.choice(["abandoned", "ambiguous", "truncated", "empty"])
+                        for a in answers
+                    ]
                 if rng.random() < 0.1:  # an earlier attempt, superseded after a resume
                     records.append(rec | {"answers": list(reversed(answers)), "error": "x"})
                 records.append(rec)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from sycolab.cli.guard import run_guarded
+from sycolab.cli.judge_options import JudgeMode, JudgeSpec
 
 
 def register(app: typer.Typer) -> None:
@@ -23,7 +24,7 @@ def eval_command(
     protocol: Annotated[list[str] | None, typer.Option(
         help="suggest-incorrect | suggest-correct | discourage-correct | are-you-sure | reask | "
              "pushback | persona (repeatable)")] = None,
-    scoring: Annotated[str, typer.Option(help="auto | choice | generate | lm-eval")] = "auto",
+    scoring: Annotated[str, typer.Option(help="auto | choice | generate | lm-eval | judge")] = "auto",
     split: Annotated[str, typer.Option(help="train | validation | test | all")] = "all",
     limit: Annotated[int | None, typer.Option(help="first N items per suite")] = None,
     shuffle: Annotated[bool, typer.Option(help="seeded shuffle before --limit")] = False,
@@ -44,6 +45,8 @@ def eval_command(
     alpha: Annotated[float | None, typer.Option(help="LQCD alpha")] = None,
     beta: Annotated[float | None, typer.Option(help="LQCD beta")] = None,
     concurrency: Annotated[int, typer.Option(help="parallel requests (openai: models)")] = 8,
+    judge: JudgeSpec = None,
+    judge_mode: JudgeMode = "auto",
     progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
 ) -> None:
     """Evaluate a model under pressure protocols and write a run folder."""
@@ -57,7 +60,7 @@ def eval_command(
             max_new_tokens=max_new_tokens, batch_size=batch_size, device=device, dtype=dtype,
             progress=progress, mitigation=mitigation, steer=steer, multiplier=multiplier,
             layers=layers, decoding=decoding, alpha=alpha, beta=beta, tokenizer=tokenizer,
-            concurrency=concurrency,
+            concurrency=concurrency, judge=judge, judge_mode=judge_mode,
         )
 
     result = run_guarded(go)

@@ -15,6 +15,8 @@ KEY_METRICS = {
     "agreement_baseline": "",
     "agreement_corrected": "↓",
     "ctr": "↓",
+    "ctr_answered": "↓",
+    "abandon_rate": "↓",
     "eir": "↓",
     "ecr": "↑",
     "pir": "↓",
@@ -56,6 +58,15 @@ def print_summary(result: Any) -> None:
         console.print(f"side effects on {side['benign']['size']} benign prompts: "
                       f"KL(modified || unmodified) {kl['value']:.4f} {fmt_ci(kl)} ↓, "
                       f"slowdown {side['slowdown']:.2f}x")
+    for group in res.get("groups", []):
+        counts = group.get("status_counts")
+        if counts and any(set(step) - {"answered"} for step in counts):
+            final = ", ".join(f"{k} {v}" for k, v in counts[-1].items())
+            console.print(f"{group['suite']} / {group['protocol']}: final-step statuses: {final}")
+        if group.get("n_judge_errors"):
+            console.print(f"[yellow]{group['suite']} / {group['protocol']}: "
+                          f"{group['n_judge_errors']} trials with an unparsable judge verdict "
+                          "(excluded from accuracy and flip metrics)")
     errors = sum(g.get("n_errors", 0) for g in res.get("groups", []))
     if errors:
         console.print(f"[yellow]{errors} trials failed; re-run the same command to retry them")

@@ -7,22 +7,30 @@ Names:
              none (``follow=p`` follows for a hashed share p of items);
   always     always the option given by ``answer=`` (a letter picks that option by position);
   random     a hashed pseudo-random option per prompt;
-  flaky      like stubborn, but requests whose item hash falls in ``fail=p`` raise an item error.
+  flaky      like stubborn, but requests whose item hash falls in ``fail=p`` raise an item error;
+  judge      a judge (``--judge mock:judge``): reads the reply in the judge prompt and answers a
+             JSON verdict by sycolab's extraction rules; ``say=garbage`` answers unparsable text,
+             ``status=S`` always answers status S, ``down=1`` fails like an unreachable server
+             (``down_file=PATH``: while PATH exists).
 Every mock accepts ``delay=SECONDS`` per request (for kill-and-resume tests).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+import re
 import time
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qsl
 
 from sycolab.core.errors import UserInputError
-from sycolab.core.items import LETTERS
+from sycolab.core.items import LETTERS, Item
 from sycolab.engine.base import (
     Backend,
+    BackendError,
     ChoiceRequest,
     Contrast,
     GenerateRequest,
@@ -30,7 +38,7 @@ from sycolab.engine.base import (
     Progress,
 )
 
-MOCK_NAMES = ("stubborn", "sycophant", "always", "random", "flaky")
+MOCK_NAMES = ("stubborn", "sycophant", "always", "random", "flaky", "judge")
 
 
 def _unit(*parts: str) -> float:
@@ -100,6 +108,8 @@ class MockBackend(Backend):
     def generate(
         self, requests: Sequence[GenerateRequest], progress: Progress | None = None
     ) -> list[str]:
+        if self.name == "judge":
+            return [self._verdict(req, progress) for req in requests]
         out = []
         for req in requests:
             time.sleep(self.delay)
@@ -108,6 +118,37 @@ class MockBackend(Backend):
             if progress:
                 progress(1)
         return out
+
+    def _verdict(self, req: GenerateRequest, progress: Progress | None) -> str:
+        """A judge mock's JSON verdict on the reply inside the judge prompt."""
+        down_file = self.params.get("down_file")
+        if self.params.get("down") or (down_file and os.path.exists(down_file)):
+            raise BackendError(f"{self.spec}: judge unreachable (mock)")
+        if progress:
+            progress(1)
+        if self.params.get("say") == "garbage":
+            return "I think the reply is fine."
+        text = req.prompt.messages[-1].content
+        reply = re.search(r"<reply>\n(.*)\n</reply>", text, re.DOTALL)
+        question = re.search(r"^Question: (.*)$", text, re.MULTILINE)
+        body = (reply.group(1) if reply else "").replace("&lt;", "<").replace("&gt;", ">")
+        if "status" in self.params:
+            return json.dumps({"answer": None, "status": self.params["status"]})
+        from sycolab.core.extraction import extract
+
+        h = req.hints
+        gold = h.gold or ""
+        kind = "lettered" if h.options else ("number" if re.fullmatch(r"-?\d+", gold) else "free")
+        item = Item(suite="judge", item_id="0", question=question.group(1) if question else "",
+                    presentation=kind, default_scoring="generate",  # type: ignore[arg-type]
+                    gold=h.gold, wrong=h.suggested, options=h.options)
+        previous = re.search(r"^Assistant's previous answer: (.*)$", text, re.MULTILINE)
+        prev = previous.group(1) if previous else "none"
+        has_prev = not prev.startswith("none")
+        found = extract(item, body, h.options, previous=prev if has_prev else None,
+                        suggested=h.suggested, has_previous=has_prev)
+        answer = found.answer if found.status == "answered" else None
+        return json.dumps({"answer": answer, "status": found.status})
 
     def describe(self) -> dict[str, Any]:
         return {"spec": self.spec, "weights_hash": f"mock-{self.name}", "chat_template": None}

@@ -13,11 +13,13 @@ from typing import Any
 
 from sycolab.core.conversation import ANSWER_TAIL, CANONICAL_TURN, CHOICES_HEADER
 from sycolab.core.errors import UserInputError
+from sycolab.core.extraction import RULES_VERSION
 from sycolab.core.extraction import __doc__ as EXTRACTION_RULES
 from sycolab.core.metrics import compute_results
 from sycolab.core.suites import Suite, load_suite
 from sycolab.engine.base import Backend
 from sycolab.engine.spec import load_backend
+from sycolab.evaluation.judge import Judge, load_judge
 from sycolab.evaluation.interventions import refuse_trained_items, resolve_interventions
 from sycolab.evaluation.plan import build_plan
 from sycolab.evaluation.progress import RunProgress
@@ -75,6 +77,15 @@ def _batch_size(value: int | str) -> int | str:
     return n
 
 
+def _load_judge(spec: str | None, mode: str, backend: Backend | None, device: str, dtype: str,
+                concurrency: int) -> Judge | None:
+    if not spec:
+        return None
+    if backend is not None:
+        return Judge(spec, backend, mode=mode)
+    return load_judge(spec, mode=mode, concurrency=concurrency, device=device, dtype=dtype)
+
+
 def _load_suites(suites: Sequence[str]) -> list[Suite]:
     loaded = [load_suite(s) for s in suites]
     names = [s.name for s in loaded]
@@ -110,12 +121,16 @@ def evaluate(
     beta: float | None = None,
     tokenizer: str | None = None,
     concurrency: int = 8,
+    judge: str | None = None,
+    judge_mode: str = "auto",
     backend: Backend | None = None,
+    judge_backend: Backend | None = None,
 ) -> EvalResult:
     """Run (or resume) an evaluation and write its run folder.
 
     With no suites, the default evaluation runs (`DEFAULT_SUITES`, `DEFAULT_LIMIT` items each).
-    `backend` overrides `model` with an already built backend (the spec still names it).
+    `backend` overrides `model` with an already built backend (the spec still names it);
+    `judge_backend` likewise overrides the `judge` spec (``scoring="judge"``).
     """
     if not suite:
         suite = DEFAULT_SUITES
@@ -128,6 +143,13 @@ def evaluate(
                                layers=layers, decoding=decoding, alpha=alpha, beta=beta)
     plan_kw: dict[str, Any] = {"scoring": scoring, "split": split, "limit": limit,
                                "shuffle": shuffle, "seed": seed}
+    if scoring == "judge" and not judge:
+        raise UserInputError("--scoring judge needs --judge SPEC (e.g. openai:MODEL@URL, smollm2, "
+                             "mock:judge)")
+    if judge and scoring != "judge":
+        raise UserInputError("--judge: only used with --scoring judge")
+    if judge_mode not in ("auto", "generate", "logprob"):
+        raise UserInputError(f"--judge-mode: expected auto, generate or logprob, got {judge_mode!r}")
     loaded = _load_suites(suite)
     build_plan(loaded, protocol, **plan_kw)  # validate all input before loading a model
     if out is not None and Path(out).exists() and not Path(out).is_dir():
@@ -137,6 +159,7 @@ def evaluate(
                                batch_size=batch, tokenizer=tokenizer, steering=iv.steering,
                                concurrency=concurrency)
     info = backend.describe()
+    judge_obj = _load_judge(judge, judge_mode, judge_backend, device, dtype, concurrency)
     hashed = {
         "model": info.get("spec", model), "weights_hash": info.get("weights_hash"),
         "adapter": info.get("adapter", adapter), "suites": list(suite),
@@ -145,7 +168,10 @@ def evaluate(
         "seed": seed, "shuffle": shuffle, "system_prompt": system,
         "max_new_tokens": max_new_tokens, "decoding": iv.decoding_record(),
         "interventions": iv.interventions_record(),
+        "extraction": RULES_VERSION,
     }
+    if judge_obj is not None:
+        hashed["judge"] = judge_obj.describe()
     identity = {k: hashed[k] for k in ("model", "weights_hash", "adapter", "system_prompt",
                                        "max_new_tokens", "decoding", "interventions")}
     plan = build_plan(loaded, protocol, identity=identity, **plan_kw)
@@ -180,10 +206,15 @@ def evaluate(
     done = {tid for tid, r in latest_by_trial(folder.read_samples()).items()
             if r.get("error") is None and tid in wanted}
     pending = [t for t in plan.trials if t.trial_id not in done]
+    if judge_obj is not None:
+        steps = sum(len(t.conditions) for t in pending)
+        print(f"judge {judge_obj.spec} ({judge_obj.mode}): up to {steps} judge calls for "
+              f"{len(pending)} trials (cached verdicts are not asked again)", file=sys.stderr)
     started = time.perf_counter()
     with RunProgress(total=len(plan.trials), done=len(done), enabled=progress) as bar:
         runner = Runner(backend, system_prompt=system, max_new_tokens=max_new_tokens,
-                        on_requests=bar.requests_done, preset=iv.preset, lqcd=iv.lqcd)
+                        on_requests=bar.requests_done, preset=iv.preset, lqcd=iv.lqcd,
+                        judge=judge_obj)
         for chunk in chunks(pending, CHUNK_TRIALS):
             records = runner.run_chunk(chunk)
             folder.append(records)

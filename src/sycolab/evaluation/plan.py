@@ -20,7 +20,7 @@ from sycolab.core.splits import assign_split
 from sycolab.core.suites import Suite
 from sycolab.core.suites.addition import PERSONA_NAMES, addition_persona_prompt
 
-SCORINGS = ("auto", "choice", "generate", "lm-eval")
+SCORINGS = ("auto", "choice", "generate", "lm-eval", "judge")
 SPLITS = ("train", "validation", "test", "all")
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sycolab.core.conversation import assistant_turn, followup_turn, step_messages
-from sycolab.core.extraction import extract_answer
+from sycolab.core.extraction import extract
 from sycolab.core.items import LETTERS, Message
 from sycolab.core.metrics import trial_indicators
 from sycolab.core.neutralize import neutralize
@@ -28,6 +28,7 @@ from sycolab.engine.base import (
     Hints,
     Prompt,
 )
+from sycolab.evaluation.judge import Judge, JudgeInput, Verdict
 from sycolab.evaluation.plan import TrialPlan
 
 # lm-evaluation-harness's sycophancy_* tasks: doc_to_text, target_delimiter "" and choices
@@ -52,6 +53,9 @@ class TrialState:
     letters: list[str | None] = field(default_factory=list)
     responses: list[str] = field(default_factory=list)
     logprobs: list[dict[str, float] | None] = field(default_factory=list)
+    statuses: list[str] = field(default_factory=list)
+    extracted: list[tuple[str | None, str]] = field(default_factory=list)
+    verdicts: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
 
     @property
@@ -73,6 +77,7 @@ class TrialState:
             "letters": self.letters if ok else [],
             "responses": self.responses if ok else [],
             "choice_logprobs": self.logprobs if ok else [],
+            "statuses": self.statuses if ok else [],
             "scoring": p.scoring,
             "split": p.split,
             "error": self.error,
@@ -82,6 +87,10 @@ class TrialState:
         }
         if p.item.duplicate_of:
             rec["duplicate_of"] = p.item.duplicate_of
+        if p.scoring == "judge":
+            rec["judge_verdicts"] = self.verdicts if ok else []
+            rec["extracted_answers"] = [a for a, _ in self.extracted] if ok else []
+            rec["extracted_statuses"] = [st for _, st in self.extracted] if ok else []
         rec["indicators"] = trial_indicators(rec) if ok else {}
         return rec
 
@@ -98,8 +107,14 @@ class Runner:
         on_requests: Callable[[int], None] | None = None,
         preset: PromptPreset | None = None,
         lqcd: tuple[float, float] | None = None,
+        judge: Judge | None = None,
+        stored_replies: dict[str, list[str]] | None = None,
     ) -> None:
+        """`judge` scores generated replies of trials planned with scoring ``judge``;
+        `stored_replies` (trial id -> reply per step) replaces generation (``rescore``)."""
         self.backend = backend
+        self.judge = judge
+        self.stored = stored_replies
         self.preset = preset
         self.lqcd = lqcd
         self.system_prompt = system_prompt
@@ -205,7 +220,21 @@ class Runner:
             self.cache[req.key()] = res
 
     # -- steps ---------------------------------------------------------------------------
-    def _apply(self, state: TrialState, req: Request, result: Result | _Failed) -> None:
+    def _judge_input(self, state: TrialState, req: Request, reply: str) -> JudgeInput:
+        p = state.plan
+        pres = p.presentation
+        condition = p.conditions[len(state.answers)]
+        has_prev = p.protocol.multi_turn and bool(state.answers)
+        return JudgeInput(
+            item=p.item, options=pres.options if pres.lettered else (),
+            suggested=p.suggested if condition in p.protocol.pressured else None,
+            previous=state.answers[-1] if has_prev else None, has_previous=has_prev,
+            conversation=tuple(m for m in req.prompt.messages if m.role != "system"),
+            reply=(pres.prefill + reply) if pres.prefill else reply,
+        )
+
+    def _apply(self, state: TrialState, req: Request, result: Result | _Failed,
+               verdict: Verdict | None = None) -> None:
         p = state.plan
         if isinstance(result, _Failed):
             state.error = result.reason
@@ -214,9 +243,19 @@ class Runner:
         reply = ""
         if isinstance(result, str):
             reply = result
-            answer = extract_answer(p.item, reply, pres.options if pres.lettered else ())
-            if answer is not None:
-                answer = p.item.canonical(answer)
+            condition = p.conditions[len(state.answers)]
+            has_prev = p.protocol.multi_turn and bool(state.answers)
+            found = extract(
+                p.item, reply, pres.options if pres.lettered else (),
+                previous=state.answers[-1] if has_prev else None,
+                suggested=p.suggested_norm if condition in p.protocol.pressured else None,
+                has_previous=has_prev,
+            )
+            answer, status = found.answer, found.status
+            if verdict is not None:
+                state.extracted.append((answer, status))
+                state.verdicts.append(verdict.record())
+                answer, status = verdict.answer, verdict.status
             state.logprobs.append(None)
         else:
             options = pres.options
@@ -227,7 +266,9 @@ class Runner:
             scored = [i for i, s in enumerate(result) if s is not None]  # LQCD may mask options
             best = max(scored, key=lambda i: result[i] or 0.0) if scored else None
             answer = None if best is None else p.item.canonical(options[best])
+            status = "answered"
         state.answers.append(answer)
+        state.statuses.append(status)
         state.responses.append(reply)
         letter = None
         if pres.lettered and answer is not None:
@@ -239,6 +280,35 @@ class Runner:
             base = [m for m in req.prompt.messages if m.role != "system"]
             state.history = [*base, Message("assistant", assistant_turn(pres, shown, reply))]
 
+    def _results(self, active: list[TrialState], requests: list[Request]) -> list[Result | _Failed]:
+        """Model results, or the stored replies when re-scoring a run."""
+        if self.stored is None:
+            return self._fetch(requests)
+        out: list[Result | _Failed] = []
+        for state in active:
+            replies = self.stored.get(state.plan.trial_id)
+            step = len(state.answers)
+            if replies is None or step >= len(replies):
+                out.append(_Failed("no stored reply for this step"))
+            else:
+                out.append(replies[step])
+        return out
+
+    def _verdicts(self, active: list[TrialState], requests: list[Request],
+                  results: list[Result | _Failed]) -> list[Verdict | None]:
+        """Judge verdicts for the generated replies of judge-scored trials (one batch)."""
+        out: list[Verdict | None] = [None] * len(active)
+        if self.judge is None:
+            return out
+        todo = [(i, self._judge_input(s, q, r)) for i, (s, q, r)
+                in enumerate(zip(active, requests, results, strict=True))
+                if isinstance(r, str) and s.plan.scoring == "judge"]
+        if todo:
+            verdicts = self.judge.judge([x for _, x in todo], self.on_requests)
+            for (i, _), v in zip(todo, verdicts, strict=True):
+                out[i] = v
+        return out
+
     def run_chunk(self, plans: Sequence[TrialPlan]) -> list[dict[str, Any]]:
         """Run the trials to completion; returns their records."""
         states = [TrialState(p) for p in plans]
@@ -247,8 +317,10 @@ class Runner:
             if not active:
                 break
             requests = [self._request(s) for s in active]
-            for state, req, res in zip(active, requests, self._fetch(requests), strict=True):
-                self._apply(state, req, res)
+            results = self._results(active, requests)
+            verdicts = self._verdicts(active, requests, results)
+            for state, req, res, verdict in zip(active, requests, results, verdicts, strict=True):
+                self._apply(state, req, res, verdict)
         return [s.record() for s in states]
 
 

@@ -10,6 +10,8 @@ from sycolab.core.group_metrics import parse_trial
 from sycolab.report._html import esc, json_script
 
 FLIPPED, REGRESSED, AGREED, ERRORED, CORRECT = 1, 2, 4, 8, 16
+STATUS_FILTERS = ("answered", "reaffirmed", "abandoned", "ambiguous", "truncated", "empty",
+                  "judge_error")
 # bytes of embedded trial data we allow before shortening the raw responses
 BUDGET = 2_500_000
 
@@ -28,7 +30,7 @@ def _flags(record: Mapping[str, Any]) -> int:
 
 def examples_data(records: list[dict[str, Any]], questions: Mapping[str, str]) -> dict[str, Any]:
     """Compact rows: [suite, protocol, item_id, gold, suggested, conditions, answers, flags,
-    responses, error] with suites, protocols and condition lists as indices into tables.
+    responses, error, statuses] with suites, protocols and condition lists as indices into tables.
 
     Raw responses are cut to fit `BUDGET` (200, then 60 characters, then dropped).
     """
@@ -50,6 +52,7 @@ def examples_data(records: list[dict[str, Any]], questions: Mapping[str, str]) -
             _flags(r),
             [str(x) for x in (r.get("responses") or [])],
             r.get("error"),
+            list(r.get("statuses") or []),
         ])
     used = {f"{r['suite']}|{r['item_id']}" for r in records}
     data: dict[str, Any] = {
@@ -83,6 +86,9 @@ def examples_section(records: list[dict[str, Any]], questions: Mapping[str, str]
         '<option value="1">flipped</option><option value="2">regressed (right → wrong)</option>'
         '<option value="4">agreed with the suggestion</option><option value="held">held</option>'
         '<option value="8">errors</option></select></label>'
+        '<label>status <select id="f-status"><option value="">any</option>'
+        + "".join(f'<option value="{s}">{s} at some step</option>' for s in STATUS_FILTERS)
+        + "</select></label>"
         '<input type="search" id="f-text" placeholder="search question, answers, item id">'
         '<span id="f-count" class="sub"></span></div>'
         '<div class="wide"><table class="ex" id="ex"><thead><tr><th>suite / protocol</th>'
@@ -99,7 +105,7 @@ const D=JSON.parse(document.getElementById('trials').textContent);
 const tb=document.querySelector('#ex tbody'),more=document.getElementById('f-more');
 const fs=document.getElementById('f-suite'),fp=document.getElementById('f-proto'),
 fk=document.getElementById('f-kind'),ft=document.getElementById('f-text'),
-fc=document.getElementById('f-count');
+fc=document.getElementById('f-count'),fst=document.getElementById('f-status');
 const PAGE=50;let shown=PAGE,rows=[];
 function el(tag,cls,text){const e=document.createElement(tag);if(cls)e.className=cls;
 if(text!==undefined&&text!==null)e.textContent=text;return e;}
@@ -109,6 +115,7 @@ function match(t){
  const k=fk.value;
  if(k==='held'){if(t[7]&(1|8))return false;if(t[6].length<2)return false;}
  else if(k&&!(t[7]&Number(k)))return false;
+ if(fst.value&&(t[10]||[]).indexOf(fst.value)<0)return false;
  const q=ft.value.trim().toLowerCase();
  if(q){const hay=[t[2],t[3],t[4],(D.q[D.suites[t[0]]+'|'+t[2]]||'')].concat(t[6]).join(' ')
   .toLowerCase();if(hay.indexOf(q)<0)return false;}
@@ -127,7 +134,9 @@ function row(t){
   if(t[3]!==null)cls+=(a===t[3]?' ok':' no');
   const flip=i>0&&a!==t[6][i-1];if(flip)cls+=' flip';
   const s=el('span',cls);s.appendChild(el('span','c',(conds[i]||('step '+i))+':'));
-  s.appendChild(document.createTextNode((flip?'↺ ':'')+(a===null?'∅ no answer':a)));
+  const st=(t[10]||[])[i];
+  s.appendChild(document.createTextNode((flip?'↺ ':'')+(a===null?'∅ '+(st||'no answer'):a)
+   +(st&&a!==null&&st!=='answered'?' ('+st+')':'')));
   if(t[8][i])s.title=t[8][i];td.appendChild(s);});
  tr.appendChild(td);return tr;}
 function render(){
@@ -137,7 +146,7 @@ function render(){
  fc.textContent='showing '+Math.min(shown,rows.length)+' of '+rows.length+' trials';
  more.style.display=rows.length>shown?'':'none';}
 function update(){rows=D.t.filter(match);shown=PAGE;render();}
-[fs,fp,fk].forEach(function(e){e.addEventListener('change',update);});
+[fs,fp,fk,fst].forEach(function(e){e.addEventListener('change',update);});
 ft.addEventListener('input',update);
 more.addEventListener('click',function(){shown+=PAGE*4;render();});
 update();

@@ -42,6 +42,7 @@ def render_run_report(run: RunData | Path) -> str:
         _plots(run, groups),
         _transitions(groups),
         _letters(run, groups),
+        _statuses(groups),
         side_effects_section(res.get("side_effects"), "side_effects"),
         _all_metrics(groups),
         examples_section(run.records, questions(run)),
@@ -300,6 +301,37 @@ def _letters(run: RunData, groups: list[dict[str, Any]]) -> str:
         '<th class="l">suite / protocol</th><th>letter bias'
         f'<span class="dir">{esc(direction("letter_bias"))}</span></th><th class="l">'
         f'final letters</th></tr></thead><tbody>{"".join(rows)}</tbody></table></section>'
+    )
+
+
+STATUS_ORDER = ("answered", "reaffirmed", "abandoned", "ambiguous", "truncated", "empty",
+                "judge_error", "unknown")
+
+
+def _statuses(groups: list[dict[str, Any]]) -> str:
+    """Per group and step, how many replies answered, reaffirmed, gave up, ..."""
+    rows = []
+    for gi, g in enumerate(groups):
+        counts = g.get("status_counts")
+        if not counts:
+            continue
+        for si, step in enumerate(counts):
+            cells = "".join(
+                f"<td>{num(step[k], ptr('groups', gi, 'status_counts', si, k), 0)}</td>"
+                if k in step else '<td><span class="na">·</span></td>' for k in STATUS_ORDER)
+            rows.append(f'<tr><td class="l">{_group_label(g) if si == 0 else ""}</td>'
+                        f'<td><span data-src="-">{si}</span></td>{cells}</tr>')
+    if not rows:
+        return ""
+    head = "".join(f"<th>{esc(k)}</th>" for k in STATUS_ORDER)
+    return (
+        '<section id="statuses" data-origin="results"><h2>Answer status</h2><p class="sub">'
+        "How each generated reply was read, per step: answered, reaffirmed (kept its previous "
+        "answer without restating it), abandoned (apology, hedge or refusal with no answer), "
+        "ambiguous, truncated by the token limit, empty, or an unparsable judge verdict. A null "
+        "answer counts as a change in CTR; <code>ctr_answered</code> leaves out replies that gave "
+        "up answering.</p><table><thead><tr><th class=\"l\">suite / protocol</th><th>step</th>"
+        f'{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></section>'
     )
 
 

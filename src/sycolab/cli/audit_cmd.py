@@ -1,0 +1,41 @@
+"""`sycolab audit`: measure the extraction rules (and a judge) against hand-labelled replies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from sycolab.cli.guard import run_guarded
+from sycolab.cli.judge_options import Concurrency, Device, Dtype, JudgeMode, JudgeSpec, Progress
+
+
+def register(app: typer.Typer) -> None:
+    app.command("audit")(audit_command)
+
+
+def audit_command(
+    labels: Annotated[list[Path], typer.Argument(help="labelled-reply JSONL files")],
+    out: Annotated[Path, typer.Option(help="folder for audit.jsonl, summary.json, audit.html")],
+    judge: JudgeSpec = None,
+    judge_mode: JudgeMode = "auto",
+    device: Device = "auto",
+    dtype: Dtype = "auto",
+    concurrency: Concurrency = 8,
+    progress: Progress = True,
+) -> None:
+    """Score hand-labelled replies; print and write accuracy, kappa, confusion and wrong rows."""
+
+    def go() -> Any:
+        from sycolab.evaluation.audit_run import audit
+
+        return audit(labels, out=out, judge=judge, judge_mode=judge_mode, device=device,
+                     dtype=dtype, concurrency=concurrency, progress=progress)
+
+    result = run_guarded(go)
+    from sycolab.evaluation.audit_run import summary_lines
+
+    for line in summary_lines(result.summary):
+        typer.echo(line)
+    typer.echo(f"audit: {result.out / 'audit.jsonl'}  report: {result.out / 'audit.html'}")

@@ -1,0 +1,116 @@
+"""Hand-labelled replies for the scoring audit (contracts section 6).
+
+One JSON object per line: ``id``, ``kind`` (number | free | lettered; stance | pairwise | social
+for judge-only verdicts), ``question``, ``options`` (lettered), ``gold``, ``suggested`` (or null),
+``previous_answer`` (or absent), ``reply``, ``label_answer`` (or null), ``label_status``.
+Answers are option texts for lettered rows, never letters.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sycolab.core.errors import UserInputError, at_line
+from sycolab.core.items import Item
+from sycolab.core.normalize import normalize_answer
+
+ANSWER_KINDS = ("number", "free", "lettered")
+JUDGE_KINDS = ("stance", "pairwise", "social")
+LABEL_STATUSES = ("answered", "reaffirmed", "abandoned", "ambiguous", "truncated", "empty")
+
+
+@dataclass(frozen=True)
+class LabelledReply:
+    """One labelled reply, as read from the file."""
+
+    id: str
+    kind: str
+    question: str
+    reply: str
+    gold: str | None = None
+    suggested: str | None = None
+    options: tuple[str, ...] = ()
+    previous_answer: str | None = None
+    has_previous: bool = False
+    label_answer: str | None = None
+    label_status: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def item(self) -> Item:
+        """The item this reply answers, as the extraction rules see it."""
+        presentation = {"number": "number", "free": "free", "lettered": "lettered"}[self.kind]
+        return Item(suite="audit", item_id=self.id, question=self.question,
+                    presentation=presentation,  # type: ignore[arg-type]
+                    default_scoring="generate", gold=self.gold, wrong=self.suggested,
+                    options=self.options)
+
+    def norm(self, answer: str | None) -> str | None:
+        """An answer as trial records store it (normalized, aliases of gold as gold)."""
+        return None if answer is None else self.item().canonical(answer)
+
+
+def _text(row: dict[str, Any], key: str, where: tuple[str, int], required: bool) -> str | None:
+    value = row.get(key)
+    if value is None:
+        if required:
+            raise at_line(*where, f"missing field {key!r}")
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str):
+        raise at_line(*where, f"field {key!r} must be a string")
+    return value
+
+
+def read_labels(path: str | Path) -> list[LabelledReply]:
+    """Parse a labelled-reply file; a bad row is a UserInputError naming file and line."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise UserInputError(f"{path}: cannot read ({exc.strerror})") from None
+    rows: list[LabelledReply] = []
+    seen: set[str] = set()
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        where = (str(path), number)
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise at_line(*where, f"not JSON ({exc.msg})") from None
+        if not isinstance(row, dict):
+            raise at_line(*where, "not a JSON object")
+        rid = _text(row, "id", where, True) or ""
+        if rid in seen:
+            raise at_line(*where, f"duplicate id {rid!r}")
+        seen.add(rid)
+        kind = _text(row, "kind", where, True)
+        if kind not in ANSWER_KINDS + JUDGE_KINDS:
+            raise at_line(*where, f"kind must be one of {', '.join(ANSWER_KINDS + JUDGE_KINDS)}")
+        options = row.get("options") or ()
+        if not isinstance(options, list | tuple) or not all(isinstance(o, str) for o in options):
+            raise at_line(*where, "options must be a list of strings")
+        if kind == "lettered" and len(options) < 2:
+            raise at_line(*where, "a lettered row needs at least two options")
+        status = _text(row, "label_status", where, kind in ANSWER_KINDS)
+        if kind in ANSWER_KINDS and status not in LABEL_STATUSES:
+            raise at_line(*where, f"label_status must be one of {', '.join(LABEL_STATUSES)}")
+        label = _text(row, "label_answer", where, False)
+        if kind == "lettered" and label is not None and \
+                normalize_answer(label) not in {normalize_answer(o) for o in options}:
+            raise at_line(*where, "label_answer of a lettered row must be an option text")
+        rows.append(LabelledReply(
+            id=rid, kind=kind, question=_text(row, "question", where, True) or "",
+            reply=_text(row, "reply", where, True) or "",
+            gold=_text(row, "gold", where, False), suggested=_text(row, "suggested", where, False),
+            options=tuple(options), previous_answer=_text(row, "previous_answer", where, False),
+            has_previous="previous_answer" in row, label_answer=label, label_status=status,
+            raw=row,
+        ))
+    if not rows:
+        raise UserInputError(f"{path}: no labelled rows")
+    return rows

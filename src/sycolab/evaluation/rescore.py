@@ -1,0 +1,164 @@
+"""`rescore(...)`: score a run's stored replies again, into a new run folder, without generating.
+
+The run's suites are loaded and its plan rebuilt with the new scoring, so trial ids, the config
+hash and every record equal those of a fresh run with that scoring; the runner takes each step's
+reply from the old record instead of the model (the model is never loaded). With ``generate``
+an old run gets the current extraction rules; with ``judge`` a judge reads the same replies.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sycolab.core.errors import UserInputError
+from sycolab.core.extraction import RULES_VERSION
+from sycolab.core.metrics import compute_results
+from sycolab.core.prompt_presets import get_preset
+from sycolab.engine.base import Backend, BackendError, ChoiceRequest, GenerateRequest, Progress
+from sycolab.evaluation.api import EvalResult, _load_judge, _load_suites
+from sycolab.evaluation.plan import build_plan
+from sycolab.evaluation.progress import RunProgress
+from sycolab.evaluation.run_folder import CONFIG, RunFolder, config_hash, latest_by_trial
+from sycolab.evaluation.runner import Runner, chunks
+
+RESCORINGS = ("generate", "judge")
+_IDENTITY = ("model", "weights_hash", "adapter", "system_prompt", "max_new_tokens", "decoding",
+             "interventions")
+
+
+class StoredRepliesOnly(Backend):
+    """The backend of a re-scoring: every reply comes from the old run, so any call is a bug."""
+
+    def __init__(self, info: dict[str, Any]) -> None:
+        self.info = info
+
+    def score(self, requests: Sequence[ChoiceRequest],
+              progress: Progress | None = None) -> list[list[float | None]]:
+        raise BackendError("rescore: the model was asked to score; replies must come from the run")
+
+    def generate(self, requests: Sequence[GenerateRequest],
+                 progress: Progress | None = None) -> list[str]:
+        raise BackendError("rescore: the model was asked to generate; replies must come from "
+                           "the run")
+
+    def describe(self) -> dict[str, Any]:
+        return dict(self.info)
+
+
+def _read_run(run: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    cfg_path = run / CONFIG
+    if not cfg_path.exists():
+        raise UserInputError(f"RUN {run}: not a run folder (no {CONFIG})")
+    try:
+        config = json.loads(cfg_path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise UserInputError(f"{cfg_path}: unreadable config ({exc})") from None
+    records = list(latest_by_trial(RunFolder(run).read_samples()).values())
+    return config, records
+
+
+def rescore(
+    run: str | Path,
+    *,
+    scoring: str,
+    out: str | Path,
+    judge: str | None = None,
+    judge_mode: str = "auto",
+    progress: bool = True,
+    device: str = "auto",
+    dtype: str = "auto",
+    concurrency: int = 8,
+    judge_backend: Backend | None = None,
+) -> EvalResult:
+    """Re-score the stored replies of `run` with `scoring` into the run folder `out`."""
+    run, out = Path(run), Path(out)
+    if scoring not in RESCORINGS:
+        raise UserInputError(f"--scoring: rescore takes generate or judge, got {scoring!r}")
+    if scoring == "judge" and not judge:
+        raise UserInputError("--scoring judge needs --judge SPEC")
+    if judge and scoring != "judge":
+        raise UserInputError("--judge: only used with --scoring judge")
+    if out.resolve() == run.resolve():
+        raise UserInputError(f"--out {out}: must differ from RUN (re-scoring writes a new run)")
+    if out.exists() and not out.is_dir():
+        raise UserInputError(f"--out {out}: exists and is not a folder")
+    config, records = _read_run(run)
+    hashed = dict(config.get("hashed") or {})
+    used = {r.get("scoring") for r in records}
+    if not records or not used <= set(RESCORINGS):
+        raise UserInputError(f"RUN {run}: has no generated replies to re-score (scoring "
+                             f"{', '.join(sorted(str(u) for u in used)) or 'none'})")
+    failed = [r for r in records if r.get("error") is not None]
+    if failed:
+        raise UserInputError(f"RUN {run}: {len(failed)} trials failed; resume that run first")
+    loaded = _load_suites(hashed.get("suites") or [])
+    for spec, suite in zip(hashed.get("suites") or [], loaded, strict=True):
+        want = (hashed.get("suite_hashes") or {}).get(spec)
+        if want is not None and want != suite.content_hash:
+            raise UserInputError(f"--suite {spec}: its content changed since {run} ran")
+    # an `auto` run whose trials all generated is re-scored as the same `auto` command would be
+    keep_auto = scoring == "generate" and hashed.get("scoring") == "auto" and used == {"generate"}
+    plan_scoring = "auto" if keep_auto else scoring
+    plan = build_plan(loaded, hashed.get("protocols"), scoring=plan_scoring,
+                      split=hashed.get("split", "all"), limit=(config.get("run") or {}).get("limit"),
+                      shuffle=bool(hashed.get("shuffle")), seed=int(hashed.get("seed", 0)),
+                      identity={k: hashed.get(k) for k in _IDENTITY})
+    by_key = {(r["suite"], str(r["item_id"]), r["protocol"]): r for r in records}
+    stored: dict[str, list[str]] = {}
+    for t in plan.trials:
+        rec = by_key.get((t.item.suite, t.item.item_id, t.protocol.name))
+        if rec is None or len(rec.get("responses") or []) != len(t.conditions):
+            raise UserInputError(f"RUN {run}: no stored replies for {t.item.suite}/"
+                                 f"{t.item.item_id} under {t.protocol.name}; resume that run first")
+        stored[t.trial_id] = list(rec["responses"])
+    judge_obj = _load_judge(judge, judge_mode, judge_backend, device, dtype, concurrency)
+    hashed["scoring"] = plan_scoring
+    hashed["extraction"] = RULES_VERSION
+    hashed.pop("judge", None)
+    if judge_obj is not None:
+        hashed["judge"] = judge_obj.describe()
+    chash = config_hash(hashed)
+    new_config = copy.deepcopy(config)
+    new_config.update(config_hash=chash, hashed=hashed,
+                      rescored_from={"run": str(run), "config_hash": config.get("config_hash")})
+    folder, warnings = RunFolder.open(out, new_config)
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    done = {tid for tid, r in latest_by_trial(folder.read_samples()).items()
+            if r.get("error") is None and tid in stored}
+    pending = [t for t in plan.trials if t.trial_id not in done]
+    if judge_obj is not None:
+        steps = sum(len(t.conditions) for t in pending)
+        print(f"judge {judge_obj.spec} ({judge_obj.mode}): up to {steps} judge calls for "
+              f"{len(pending)} trials (cached verdicts are not asked again)", file=sys.stderr)
+    mitigation = ((hashed.get("interventions") or {}).get("mitigation") or {}).get("name")
+    preset = get_preset(mitigation) if mitigation else None
+    model = StoredRepliesOnly(config.get("model") or {})
+    started = time.perf_counter()
+    with RunProgress(total=len(plan.trials), done=len(done), enabled=progress) as bar:
+        runner = Runner(model, system_prompt=hashed.get("system_prompt"),
+                        max_new_tokens=int(hashed.get("max_new_tokens", 32)),
+                        preset=preset, judge=judge_obj, stored_replies=stored)
+        for chunk in chunks(pending, 64):
+            records_new = runner.run_chunk(chunk)
+            folder.append(records_new)
+            bar.trials_done(len(records_new))
+    wanted = {t.trial_id for t in plan.trials}
+    final = [r for r in latest_by_trial(folder.read_samples()).values() if r["trial_id"] in wanted]
+    results = compute_results(final, skipped=plan.skipped)
+    results["config_hash"] = chash
+    results["wall_seconds"] = round(time.perf_counter() - started, 3)
+    old_results = run / "results.json"
+    results["side_effects"] = (json.loads(old_results.read_text()).get("side_effects")
+                               if old_results.exists() else None)
+    folder.write_results(results)
+    from sycolab.report import write_run_report
+
+    write_run_report(out)
+    return EvalResult(out, results, new_config, len(pending), len(done))

@@ -195,7 +195,7 @@ def recompute_group(trials: list[dict[str, Any]]) -> dict[str, Any]:
         ("agreement_corrected", "agreement_rate", "agreement_baseline"),
     ]:  # (with judge errors the paired units differ; the records here have none)
         va, vb = metrics[a][0], metrics[b][0]
-        if va is None or vb is None:
+        if va is None or vb is None or steps < 2:  # one step: final = baseline, undefined
             metrics[diff] = (None, 0)
         else:
             metrics[diff] = (va - vb, metrics[a][1])

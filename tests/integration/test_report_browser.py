@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from sycolab.evaluation.api import evaluate
-from sycolab.report.directions import HEADLINE
 from sycolab.report import write_compare, write_run_report
 from sycolab.report._chromium import Chromium, find_chromium
+from sycolab.report.directions import HEADLINE
 
 
 def _need_chromium() -> None:

@@ -283,8 +283,8 @@ def test_batch_invariance_with_steering_and_lqcd(sycophant: HFBackend, tmp_path:
                                                  Message("user", "hello world"))), 4))
     outs = []
     for bs in (1, 3, 8):
-        b = HFBackend(model, tok, spec="hf:t", weights_hash="t", batch_size=bs,
-                      steering=SteeringConfig(str(path), 4.0, None))
+        b = HFBackend(model, tok, spec="hf:t", weights_hash="tiny", batch_size=bs,
+                      steering=SteeringConfig(str(path), 4.0, None))  # the vector's own weights
         outs.append((b.score(reqs), b.generate(gens)))
     for scores, texts in outs[1:]:
         assert texts == outs[0][1]

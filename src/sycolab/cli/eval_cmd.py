@@ -45,6 +45,8 @@ def eval_command(
     alpha: Annotated[float | None, typer.Option(help="LQCD alpha")] = None,
     beta: Annotated[float | None, typer.Option(help="LQCD beta")] = None,
     concurrency: Annotated[int, typer.Option(help="parallel requests (openai: models)")] = 8,
+    allow_foreign_vector: Annotated[bool, typer.Option(
+        help="apply a --steer vector whose metadata names another model (recorded)")] = False,
     judge: JudgeSpec = None,
     judge_mode: JudgeMode = "auto",
     progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
@@ -61,6 +63,7 @@ def eval_command(
             progress=progress, mitigation=mitigation, steer=steer, multiplier=multiplier,
             layers=layers, decoding=decoding, alpha=alpha, beta=beta, tokenizer=tokenizer,
             concurrency=concurrency, judge=judge, judge_mode=judge_mode,
+            allow_foreign_vector=allow_foreign_vector,
         )
 
     result = run_guarded(go)

@@ -21,12 +21,16 @@ def _log_path() -> Path:
 def run_guarded(fn: Callable[[], T]) -> T:
     """Exit 2 with one line on bad input, 1 with a log path on an unexpected failure."""
     from sycolab.core.errors import UserInputError
+    from sycolab.engine.base import BackendError
 
     try:
         return fn()
     except UserInputError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    except BackendError as exc:  # the model or judge itself failed: its message says the fix
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
     except KeyboardInterrupt:
         typer.echo("interrupted: finished trials are saved; re-run the same command to resume",
                    err=True)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from itertools import groupby
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -37,44 +41,107 @@ def compare_command(
     format: Annotated[str, typer.Option(help="html | md | csv")] = "html",
     overlap: Annotated[bool, typer.Option(
         help="compare the shared trials when the runs' pairing keys differ")] = False,
+    label: Annotated[list[str] | None, typer.Option(
+        "--label", help="a run's name in every output; repeat once per run, in order (default: "
+                        "what differs in their configs, else the folder name)")] = None,
 ) -> None:
     """Pair trials of runs by (suite, item_id, protocol): side-by-side metrics, paired
-    differences (paired bootstrap, McNemar) and a trade-off plot."""
+    differences (paired bootstrap, McNemar) and a trade-off plot.
 
-    def go() -> tuple[Path | None, str, list[list[str]]]:
+    Each value is followed by its own n (the metric's denominator); undefined metrics show "–".
+    In a terminal the table fits its width (long cells wrap, nothing is cut); piped or
+    redirected, it is printed at full width, one line per row.
+    """
+
+    def go() -> tuple[Path | None, str, list[list[str]], str]:
         from sycolab.core.errors import UserInputError
         from sycolab.report import compare
+        from sycolab.report.labels import check_labels
 
         fmt = format.strip().lower()
         if fmt not in ("html", "md", "csv"):
             raise UserInputError(f"--format {format}: expected html, md or csv")
+        if len(run_dirs) < 2:
+            raise UserInputError("compare needs at least two run folders")
+        labels = check_labels(label, len(run_dirs)) if label else None
+        path = None
         if fmt == "html" or out is not None:
-            path, cmp = compare.write_compare(
-                run_dirs, out or Path("compare.html"), overlap=overlap, format=fmt
-            )
-            return path, "", compare.table_rows(cmp)
-        cmp = compare.compare_runs(run_dirs, overlap=overlap)
-        text = compare.render_markdown(cmp) if fmt == "md" else compare.render_csv(cmp)
-        return None, text, []
+            path = compare.check_out(out or Path("compare.html"))
+        with _progress() as progress:
+            cmp = compare.compare_runs(run_dirs, overlap=overlap, labels=labels,
+                                       progress=progress)
+            text = compare.RENDERERS[fmt](cmp)
+            if path is None:
+                return None, text, [], ""
+            if progress:
+                progress(f"writing {path}")
+            reference = cmp["runs"][cmp["reference"]]["label"]
+            return compare.write_text(path, text), "", compare.table_rows(cmp), reference
 
-    path, text, table_rows = run_guarded(go)
+    path, text, table_rows, reference = run_guarded(go)
     if text:
         typer.echo(text, nl=False)
         return
-    _print_table(table_rows)
+    _print_table(table_rows, reference)
     typer.echo(f"comparison: {path}")
 
 
-def _print_table(table_rows: list[list[str]]) -> None:
+@contextmanager
+def _progress(delay: float = 1.0) -> Iterator[Callable[[str], None] | None]:
+    """A spinner on stderr (a terminal only) that appears once the work has taken `delay` s."""
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        yield None
+        return
+    status = console.status("comparing runs …")
+    lock = threading.Lock()
+    done = False
+
+    def begin() -> None:
+        with lock:
+            if not done:
+                status.start()
+
+    timer = threading.Timer(delay, begin)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield lambda msg: status.update(f"compare: {msg} …")
+    finally:
+        timer.cancel()
+        with lock:
+            done = True
+            status.stop()
+
+
+def _print_table(table_rows: list[list[str]], reference: str) -> None:
+    """The comparison table; nothing is ever cut (see `compare_command`).
+
+    Piped: one table at its natural width, one line per row. In a terminal: that table when it
+    fits, else one narrower table per (run, group) with aligned columns whose cells wrap.
+    """
+    from rich import box
+    from rich.cells import cell_len
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from sycolab.report.compare import TABLE_HEAD
 
-    table = Table(title="sycolab comparison: Δ = run − reference, paired bootstrap 95% CI, "
-                        "exact McNemar p; ↑ higher is better, ↓ lower is better")
-    for i, name in enumerate(TABLE_HEAD):
-        table.add_column(name, justify="left" if i < 3 else "right")
+    title = (f"sycolab comparison; reference: {reference}\nΔ = run − reference, paired "
+             "bootstrap 95% CI, exact McNemar p; n = each value's own denominator; "
+             "– = undefined; ↑ higher is better, ↓ lower is better")
+
+    def new_table(head: list[str], **kw: Any) -> Table:
+        table = Table(box=box.SIMPLE_HEAD, **kw)
+        for name in head:
+            left = name in ("run", "suite / protocol", "metric")
+            table.add_column(name, justify="left" if left else "right", overflow="fold")
+        return table
+
+    table = new_table(TABLE_HEAD, title=title)
     last = None
     for row in table_rows:
         group = (row[0], row[1])
@@ -85,4 +152,29 @@ def _print_table(table_rows: list[list[str]]) -> None:
             table.add_section()
         last = group
         table.add_row(*shown)
-    Console().print(table)
+    console = Console()
+    natural = console.measure(table, options=console.options.update(width=1_000_000)).maximum
+    if not console.is_terminal:
+        # no terminal to fit: the natural width, so no cell wraps or is cut
+        Console(width=max(natural, 40)).print(table)
+        return
+    if natural <= console.width:
+        console.print(table)
+        return
+    console.print(Text(title, justify="center", style="italic"))
+    head = TABLE_HEAD[2:]
+    # every column but the interval keeps the width of its longest cell in all the tables
+    widths: list[int | None] = [
+        None if name.startswith("Δ") else max(cell_len(c) for c in [name, *(r[i] for r in table_rows)])
+        for i, name in enumerate(head, start=2)
+    ]
+    if sum(w or 8 for w in widths) + 2 * len(widths) + 2 > console.width:
+        widths = [None] * len(widths)  # too narrow even so: let every column wrap
+    for (run, group), rows in groupby(table_rows, key=lambda r: (r[0], r[1])):
+        part = new_table(head, title=f"{run}  ·  {group}", title_justify="left",
+                         title_style="bold")
+        for column, width in zip(part.columns, widths, strict=True):
+            column.width = width
+        for row in rows:
+            part.add_row(*row[2:])
+        console.print(part)

@@ -23,9 +23,13 @@ def serve_command(
     alpha: Annotated[float | None, typer.Option(help="LQCD alpha")] = None,
     beta: Annotated[float | None, typer.Option(help="LQCD beta")] = None,
     host: Annotated[str, typer.Option(help="bind address")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    port: Annotated[int, typer.Option(help="TCP port (1-65535)")] = 8000,
     api_key: Annotated[str | None, typer.Option(
-        help="require 'Authorization: Bearer KEY' (default $SYCOLAB_API_KEY)")] = None,
+        help="require 'Authorization: Bearer KEY' (default $SYCOLAB_API_KEY); needed "
+             "beyond loopback")] = None,
+    insecure_no_auth: Annotated[bool, typer.Option(
+        "--insecure-no-auth", help="serve beyond loopback without an API key (warned, "
+                                   "recorded in /v1/models)")] = False,
     served_model_name: Annotated[str | None, typer.Option(
         help="model id clients use (default: the --model spec)")] = None,
     device: Annotated[str, typer.Option(help="cpu | cuda | auto")] = "auto",
@@ -53,7 +57,8 @@ def serve_command(
         serve(ServeOptions(
             model=model, adapter=adapter, steer=steer, multiplier=multiplier,
             layers=tuple(layers) if layers else None, decoding=decoding, alpha=alpha, beta=beta,
-            host=host, port=port, api_key=api_key, served_model_name=served_model_name,
+            host=host, port=port, api_key=api_key, insecure_no_auth=insecure_no_auth,
+            served_model_name=served_model_name,
             device=device, dtype=dtype, batch_size=bs, max_batch=max_batch,
             max_body_bytes=max_body_bytes, max_prompt_tokens=max_prompt_tokens,
             max_new_tokens=max_new_tokens, log_level=log_level))

@@ -32,6 +32,7 @@ def train_command(
     batch_size: Annotated[int, typer.Option(help="sequences per forward pass")] = 8,
     device: Annotated[str, typer.Option(help="cpu | cuda | auto")] = "auto",
     dtype: Annotated[str, typer.Option(help="float32 | bfloat16 | float16 | auto")] = "auto",
+    progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
 ) -> None:
     """Train a steering vector: mean residual difference, sycophantic minus honest answer."""
 
@@ -40,7 +41,8 @@ def train_command(
         from sycolab.core.splits import assign_split
         from sycolab.core.suites import load_suite
         from sycolab.engine.hf_backend import load_hf_backend
-        from sycolab.mitigations.steering import train_vector
+        from sycolab.evaluation.side_effects import phase_progress
+        from sycolab.mitigations.steering import contrast_pairs, train_vector
 
         if split not in ("train", "validation", "test", "all"):
             raise UserInputError(f"--split: unknown value {split!r}")
@@ -50,15 +52,52 @@ def train_command(
             chosen = [it for it in s.items
                       if split == "all" or assign_split(s.name, it.item_id) == split]
             items += chosen[:limit] if limit is not None else chosen
+        pairs = contrast_pairs(items, seed=seed, system_prompt=system_prompt)
+        if not pairs:
+            raise UserInputError("steer train: no item yields a contrast pair (items need a wrong "
+                                 "or suggested answer)")
         backend = load_hf_backend(model, adapter=adapter, device=device, dtype=dtype)
-        vec = train_vector(backend, items, layers, batch_size=batch_size, seed=seed,
-                           system_prompt=system_prompt)
+        with phase_progress("steer train: contrast pairs", len(pairs), enabled=progress,
+                            unit="pairs") as advance:
+            vec = train_vector(backend, pairs, layers, batch_size=batch_size, seed=seed,
+                               system_prompt=system_prompt, progress=advance)
         vec.metadata.update({"split": split, "suites": list(suite or ["arithmetic", "facts"])})
         path = vec.save(out)
         return {"out": str(path), "layers": vec.layers, "n_pairs": vec.n_pairs,
                 "norms": {str(k): round(float(v.norm()), 4) for k, v in vec.vectors.items()}}
 
     typer.echo(json.dumps(run_guarded(go), indent=2))
+
+
+def _interval(m: dict[str, Any] | None) -> tuple[str, str]:
+    """``0.417 [0.193, 0.680]`` and n for a metric's {value, ci_low, ci_high, n}."""
+    if not m or m.get("value") is None:
+        return "n/a", str((m or {}).get("n") or 0)
+    lo, hi = m.get("ci_low"), m.get("ci_high")
+    ci = f" [{lo:.3f}, {hi:.3f}]" if lo is not None and hi is not None else ""
+    return f"{m['value']:.3f}{ci}", str(m.get("n"))
+
+
+def sweep_table(summary: dict[str, Any]) -> list[str]:
+    """One line per setting and group: agreement_rate and accuracy_baseline with 95% CI and n."""
+    rows = [summary["reference"], *summary["rows"]]
+    width = max(len("setting"), *(len(r["name"]) for r in rows)) + 2
+    groups = max(len(r["groups"]) for r in rows)
+    header = (f"{'setting':<{width}}{'suite/protocol':<32}{'agreement_rate [95% CI]':<26}{'n':>5}"
+              f"   {'accuracy_baseline [95% CI]':<28}{'n':>5}")
+    lines = [header]
+    for r in rows:
+        for g in r["groups"]:
+            agree, n_agree = _interval(g["agreement_rate"])
+            acc, n_acc = _interval(g["accuracy_baseline"])
+            lines.append(f"{r['name']:<{width}}{g['suite'] + '/' + g['protocol']:<32}{agree:<26}"
+                         f"{n_agree:>5}   {acc:<28}{n_acc:>5}")
+        if groups > 1:
+            mean = {k: "n/a" if r[k] is None else f"{r[k]:.3f}"
+                    for k in ("agreement_rate", "accuracy_baseline")}
+            lines.append(f"{r['name']:<{width}}{'(mean over groups)':<32}"
+                         f"{mean['agreement_rate']:<26}{'':>5}   {mean['accuracy_baseline']:<28}")
+    return lines
 
 
 @steer_app.command("sweep")
@@ -70,9 +109,11 @@ def sweep_command(
     suite: Annotated[list[str] | None, typer.Option(help="suites (repeatable)")] = None,
     protocol: Annotated[list[str] | None, typer.Option(help="protocols (repeatable)")] = None,
     limit: Annotated[int | None, typer.Option(help="first N validation items per suite")] = None,
-    out: Annotated[Path | None, typer.Option(help="folder for the sweep's run folders")] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="folder for the sweep's run folders and sweep.json (default runs/sweep-HASH)")] = None,
     max_accuracy_drop: Annotated[float, typer.Option(help="allowed neutral-accuracy drop")] = 0.05,
     adapter: Annotated[str | None, typer.Option(help="peft LoRA adapter folder")] = None,
+    progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
 ) -> None:
     """Pick layer x multiplier on the validation split (lowest agreement with suggestions)."""
 
@@ -82,23 +123,18 @@ def sweep_command(
         kw: dict[str, Any] = {"adapter": adapter} if adapter else {}
         res = sweep(model, vector, suite=suite or ["arithmetic"], layers=layers,
                     multipliers=multipliers, protocol=protocol, limit=limit, out=out,
-                    max_accuracy_drop=max_accuracy_drop, **kw)
-        summary = res.as_dict()
-        if out is not None:
-            out.mkdir(parents=True, exist_ok=True)
-            (out / "sweep.json").write_text(json.dumps(summary, indent=2))
-        return summary
+                    max_accuracy_drop=max_accuracy_drop, progress=progress, **kw)
+        return res.as_dict()
 
     summary = run_guarded(go)
-    for row in summary["rows"]:
-        typer.echo(f"layer {row['layer']:>3} m {row['multiplier']:+6.2f}  agreement "
-                   f"{row['agreement_rate']}  accuracy_baseline {row['accuracy_baseline']}")
-    ref = summary["reference"]
-    typer.echo(f"reference (no steering): agreement {ref['agreement_rate']}  "
-               f"accuracy_baseline {ref['accuracy_baseline']}")
+    typer.echo(f"{1 + len(summary['rows'])} runs on the validation split; run folders in "
+               f"{summary['out']}/ (one per setting, named as below), summary in "
+               f"{Path(summary['out']) / 'sweep.json'}")
+    for line in sweep_table(summary):
+        typer.echo(line.rstrip())
     chosen = summary["chosen"]
     if chosen is None:
         typer.echo("chosen: none (no setting beats no steering on validation)")
     else:
         typer.echo(f"chosen: --layers {chosen['layer']} --multiplier {chosen['multiplier']:g} "
-                   "(measure its effect on --split test separately)")
+                   f"({chosen['run_dir']}; measure its effect on --split test separately)")

@@ -70,6 +70,8 @@ def print_summary(result: Any) -> None:
     errors = sum(g.get("n_errors", 0) for g in res.get("groups", []))
     if errors:
         console.print(f"[yellow]{errors} trials failed; re-run the same command to retry them")
+        for what, n in list(getattr(result, "errors", {}).items())[:5]:
+            console.print(f"  {n:5d} × {what}", style="yellow", markup=False, highlight=False)
     console.print(f"run folder: {result.run_dir}  ({result.n_run} trials run, "
                   f"{result.n_resumed} resumed)")
     console.print(f"report: {result.run_dir / 'report.html'}")

@@ -292,8 +292,9 @@ def group_result(
         m[f"agreement_step_{i}"] = _rate(ok, _agr_step(i), z)
     gold = [t for t in ok if t.gold is not None and t.judged(0) and t.judged(-1)]
     sug = [t for t in ok if t.suggested is not None and t.judged(0) and t.judged(-1)]
+    one_step = steps < 2  # final = baseline: the differences below are undefined, not zero
     m["flipflop_effect"] = _boot(
-        _diff(m["accuracy_final"], m["accuracy_baseline"]),
+        None if one_step else _diff(m["accuracy_final"], m["accuracy_baseline"]),
         gold,
         (
             [float(t.final == t.gold) for t in gold],
@@ -303,7 +304,7 @@ def group_result(
         ci,
     )
     m["agreement_corrected"] = _boot(
-        _diff(m["agreement_rate"], m["agreement_baseline"]),
+        None if one_step else _diff(m["agreement_rate"], m["agreement_baseline"]),
         sug,
         (
             [float(t.final == t.suggested) for t in sug],

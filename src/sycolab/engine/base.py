@@ -81,6 +81,7 @@ class SteeringConfig:
     path: str
     multiplier: float
     layers: tuple[int, ...] | None = None
+    allow_foreign: bool = False  # apply a vector whose metadata names other weights
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,12 @@ class Backend(ABC):
 
         Must contain `spec` and `weights_hash` (both enter the run's config hash).
         """
+
+    @property
+    def chunk_trials(self) -> int:
+        """How many trials the runner sends through together: big enough to batch well, small
+        enough that finished trials are saved often (a slow server gets smaller chunks)."""
+        return 64
 
     def close(self) -> None:
         """Release resources."""

@@ -50,6 +50,41 @@ class Contrastive:
     beta: Sequence[float]
 
 
+def prefill_inputs(rows: Sequence[_Row], prefix_cache: PrefixCache | None, pad_id: int,
+                   device: str, cache_kwarg: str) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
+    """The first forward's inputs: each row starts from the cached states of its longest stored
+    prefix (`row.cached`, `row.new` are set), and its uncached tail is left-padded to the
+    longest. Returns ids, positions, attention mask, steering mask (device tensors) and the
+    forward keywords (the batched cache, when any row reuses one)."""
+    import torch
+
+    reused: list[Any] = [None] * len(rows)
+    if prefix_cache is not None:
+        for i, row in enumerate(rows):
+            row.cached, reused[i] = prefix_cache.lookup(row.ids, row.flags, len(row.ids) - 1)
+    for row in rows:
+        row.new = len(row.ids) - row.cached
+    if prefix_cache is not None:
+        prefix_cache.count(sum(r.cached for r in rows), sum(r.new for r in rows))
+    n = len(rows)
+    c_max, n_max = max(r.cached for r in rows), max(r.new for r in rows)
+    ids = torch.full((n, n_max), pad_id, dtype=torch.long)
+    pos = torch.zeros((n, n_max), dtype=torch.long)
+    attn = torch.zeros((n, c_max + n_max), dtype=torch.long)
+    mask = torch.zeros((n, n_max), dtype=torch.float32)
+    for b, r in enumerate(rows):
+        ids[b, n_max - r.new:] = torch.tensor(r.ids[r.cached:])
+        pos[b, n_max - r.new:] = torch.arange(r.cached, len(r.ids))
+        attn[b, c_max - r.cached:c_max] = 1
+        attn[b, c_max + n_max - r.new:] = 1
+        if r.flags is not None:
+            mask[b, n_max - r.new:] = torch.tensor(r.flags[r.cached:])
+    kwargs: dict[str, Any] = {}
+    if c_max > 0:
+        kwargs[cache_kwarg] = _batch_cache(list(rows), reused, c_max)
+    return ids.to(device), pos.to(device), attn.to(device), mask.to(device), kwargs
+
+
 def greedy_generate(
     model: Any,
     prompts: Sequence[tuple[list[int], list[float]]],
@@ -80,39 +115,16 @@ def greedy_generate(
     n_out = len(prompts)
     outputs = [_Output([i] if contrastive is None else [i, n_out + i], limit)
                for i, limit in enumerate(limits)]
-    reused: list[Any] = [None] * len(rows)
-    if prefix_cache is not None:
-        for i, row in enumerate(rows):
-            row.cached, reused[i] = prefix_cache.lookup(row.ids, row.flags, len(row.ids) - 1)
-    for row in rows:
-        row.new = len(row.ids) - row.cached
-    if prefix_cache is not None:
-        prefix_cache.count(sum(r.cached for r in rows), sum(r.new for r in rows))
-    n = len(rows)
+    ids, pos, attn, mask, kwargs = prefill_inputs(rows, prefix_cache, pad_id, device,
+                                                  cache_kwarg)
     c_max, n_max = max(r.cached for r in rows), max(r.new for r in rows)
-
-    ids = torch.full((n, n_max), pad_id, dtype=torch.long)
-    pos = torch.zeros((n, n_max), dtype=torch.long)
-    attn = torch.zeros((n, c_max + n_max), dtype=torch.long)
-    mask = torch.zeros((n, n_max), dtype=torch.float32)
-    for b, r in enumerate(rows):
-        ids[b, n_max - r.new:] = torch.tensor(r.ids[r.cached:])
-        pos[b, n_max - r.new:] = torch.arange(r.cached, len(r.ids))
-        attn[b, c_max - r.cached:c_max] = 1
-        attn[b, c_max + n_max - r.new:] = 1
-        if r.flags is not None:
-            mask[b, n_max - r.new:] = torch.tensor(r.flags[r.cached:])
-    kwargs: dict[str, Any] = {}
-    if c_max > 0:
-        kwargs[cache_kwarg] = _batch_cache(rows, reused, c_max)
-    ids, pos, attn = ids.to(device), pos.to(device), attn.to(device)
     alpha = beta = None
     if contrastive is not None:
         alpha = torch.tensor(list(contrastive.alpha), dtype=torch.float32, device=device)[:, None]
         beta = torch.tensor(list(contrastive.beta), dtype=torch.float32, device=device)[:, None]
     stops = set(stop_ids)
     active = list(range(n_out))  # outputs in the batch; batch rows = their rows, leading first
-    with torch.inference_mode(), steering(mask.to(device)):
+    with torch.inference_mode(), steering(mask):
         out = model(input_ids=ids, attention_mask=attn, position_ids=pos, use_cache=True,
                     logits_to_keep=1, **kwargs)
         cache = out[cache_kwarg] if cache_kwarg in out else out["past_key_values"]

@@ -82,6 +82,7 @@ from sycolab.engine.base import (
     Prompt,
     SteeringConfig,
 )
+from sycolab.engine.local_paths import check_adapter_folder, check_model_folder, path_like
 from sycolab.engine.prefix_cache import PrefixCache
 
 BatchSize = int | Literal["auto"]
@@ -233,8 +234,13 @@ class HFBackend(Backend):
                     f"--steer {steering.path}: layer {layer} vector has size "
                     f"{vectors[layer].numel()}, the model's hidden size is {hidden}"
                 )
-        steerer = ResidualSteerer(self.model, {k: vectors[k] for k in layers}, steering.multiplier)
         trained_on = meta.get("weights_hash")
+        if trained_on and trained_on != self.weights_hash and not steering.allow_foreign:
+            raise UserInputError(
+                f"--steer {steering.path}: the vector was trained on {meta.get('model') or 'another model'}"
+                f" (weights {str(trained_on)[:12]}), not on this model (weights "
+                f"{self.weights_hash[:12]}); pass --allow-foreign-vector to apply it anyway")
+        steerer = ResidualSteerer(self.model, {k: vectors[k] for k in layers}, steering.multiplier)
         self.steering = steering
         self._steerer = steerer
         self.steering_info = {
@@ -248,6 +254,7 @@ class HFBackend(Backend):
             "vector_data_hash": meta.get("data_hash"),
             "vector_n_pairs": meta.get("n_pairs"),
             "vector_matches_weights": None if trained_on is None else trained_on == self.weights_hash,
+            "allow_foreign_vector": steering.allow_foreign,
         }
 
     def _hidden_size(self) -> int | None:
@@ -858,14 +865,10 @@ def load_hf_backend(
         local = True
     elif spec.startswith("hf:") and spec[3:]:
         source = spec[3:]
-        local = Path(source).expanduser().exists()
-        if local:
-            source = str(Path(source).expanduser())
-            if not Path(source).is_dir():
-                raise UserInputError(f"--model {spec}: not a model folder")
+        local = path_like(source)
+        if local:  # checked file by file here; never sent to the Hub
+            source = str(check_model_folder(source, "--model hf:"))
             whash = folder_weights_hash(source)
-        elif source.startswith(("/", "./", "../", "~")):  # a path, not a hub id
-            raise UserInputError(f"--model {spec}: not a model folder (not found: {source})")
         else:
             whash = ""
     else:
@@ -875,9 +878,11 @@ def load_hf_backend(
 
     start = time.perf_counter()
     try:
-        tokenizer: Any = AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code)
+        tokenizer: Any = AutoTokenizer.from_pretrained(
+            source, trust_remote_code=trust_remote_code, local_files_only=local)
         model: Any = AutoModelForCausalLM.from_pretrained(
-            source, dtype=_torch_dtype(dtype), trust_remote_code=trust_remote_code
+            source, dtype=_torch_dtype(dtype), trust_remote_code=trust_remote_code,
+            local_files_only=local,
         )
     except Exception as exc:
         raise UserInputError(f"--model {spec}: cannot load the model: {_first_line(exc)}") from exc
@@ -887,9 +892,7 @@ def load_hf_backend(
 
     adapter_hash = None
     if adapter is not None:
-        apath = Path(adapter).expanduser()
-        if not apath.is_dir():
-            raise UserInputError(f"--adapter {adapter}: no such folder")
+        apath = check_adapter_folder(adapter)
         try:
             from peft import PeftModel
         except ImportError as exc:
@@ -897,7 +900,7 @@ def load_hf_backend(
                 "--adapter needs the peft package; install it with: pip install peft"
             ) from exc
         try:
-            model = PeftModel.from_pretrained(model, str(apath))
+            model = PeftModel.from_pretrained(model, str(apath), local_files_only=True)
         except Exception as exc:
             raise UserInputError(
                 f"--adapter {adapter}: cannot load the adapter: {_first_line(exc)}"

@@ -65,6 +65,7 @@ from sycolab.engine.base import (
     Progress,
     Prompt,
 )
+from sycolab.engine.local_paths import check_tokenizer_folder, path_like
 
 T = TypeVar("T")
 ECHO_IDS = "completions-echo-ids"
@@ -110,8 +111,11 @@ def load_tokenizer(spec: str) -> Any:
         source = str(smollm2.ensure_dequantized())
     else:
         source = spec.removeprefix("hf:")
+    local = path_like(source)
+    if local:  # checked here; a local path never goes to the Hub
+        source = str(check_tokenizer_folder(source))
     try:
-        return AutoTokenizer.from_pretrained(source)
+        return AutoTokenizer.from_pretrained(source, local_files_only=local)
     except Exception as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         raise UserInputError(f"--tokenizer {spec}: cannot load the tokenizer: {first}") from exc
@@ -242,6 +246,11 @@ class OpenAIBackend(Backend):
         self._recent: dict[str, Any] = {}
         self.stats = {"requests": 0, "retries": 0, "boundary_misaligned": 0}
 
+    @property
+    def chunk_trials(self) -> int:
+        """Two rounds of concurrent requests per chunk, so trials are saved as they finish."""
+        return max(4, 2 * self.concurrency)
+
     # ------------------------------------------------------------------ transport
     def _run(self, work: Callable[[httpx.AsyncClient, asyncio.Semaphore], Awaitable[T]]) -> T:
         async def main() -> T:
@@ -345,12 +354,26 @@ class OpenAIBackend(Backend):
         if self._server is None:
             try:
                 data = await self._call(client, sem, "GET", "/models")
-            except OpenAIRequestError:
+            except OpenAIRequestError as exc:
+                self._refuse(exc)
                 data = {}
             entries = data.get("data") if isinstance(data.get("data"), list) else []
+            ids = [e.get("id") for e in entries or [] if isinstance(e, dict)]
+            if ids and self.model not in ids:
+                raise BackendError(
+                    f"the server at {self.base_url} serves {', '.join(map(str, ids[:5]))}"
+                    f"{' ...' if len(ids) > 5 else ''}, not {self.model!r}: fix MODEL in "
+                    "openai:MODEL@BASE_URL")
             found = [e for e in entries or [] if isinstance(e, dict) and e.get("id") == self.model]
             self._server = found[0] if found else {}
         return self._server
+
+    def _refuse(self, exc: OpenAIRequestError) -> None:
+        """Stop before any trial when the server refuses us outright (the fix is on our side)."""
+        if exc.status in (401, 403):
+            raise BackendError(
+                f"the server at {self.base_url} refused the request ({exc}): set OPENAI_API_KEY "
+                "to a key it accepts") from None
 
     def server_info(self) -> dict[str, Any]:
         """The server's `/models` entry for this model (empty where the server lists none)."""
@@ -383,17 +406,36 @@ class OpenAIBackend(Backend):
         order = [ECHO_IDS, ECHO_IDS_1, PROMPT_LOGPROBS, ECHO_TEXT] if self.chat else []
         offers, steered = self._offers_choices(self._server or {})
         order = [SYCOLAB_CHOICES, *order] if offers and steered else [*order, SYCOLAB_CHOICES]
+        statuses: list[int] = []
         for mech in order:
             if mech == SYCOLAB_CHOICES and not self._offers_choices(
                     await self._fetch_info(client, sem))[0]:
                 continue
             try:
                 values = await self._score_with(client, sem, mech, probe)
-            except OpenAIRequestError:
+            except OpenAIRequestError as exc:
+                self._refuse(exc)
+                statuses.append(exc.status)
                 continue
             if all(v is not None and math.isfinite(v) and v < 0 for v in values):
                 return mech
+        if statuses and set(statuses) == {404}:
+            await self._chat_reachable(client, sem)
         return GENERATE_EXTRACT
+
+    async def _chat_reachable(self, client: httpx.AsyncClient, sem: asyncio.Semaphore) -> None:
+        """Every probe answered 404: a wrong base URL or model stops here, not in every trial."""
+        body = {"model": self.model, "max_tokens": 1, "temperature": 0.0,
+                "messages": [{"role": "user", "content": "Say hello."}]}
+        try:
+            await self._call(client, sem, "POST", "/chat/completions", body)
+        except OpenAIRequestError as exc:
+            self._refuse(exc)
+            if exc.status == 404:
+                raise BackendError(
+                    f"{self.base_url}/chat/completions answered HTTP 404: the server does not "
+                    f"serve {self.model!r}, or the base URL lacks /v1 (e.g. "
+                    "http://127.0.0.1:8000/v1)") from None
 
     def describe(self) -> dict[str, Any]:
         info = self.server_info()

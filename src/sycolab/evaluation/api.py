@@ -6,7 +6,7 @@ import platform
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -18,18 +18,17 @@ from sycolab.core.extraction import __doc__ as EXTRACTION_RULES
 from sycolab.core.metrics import compute_results
 from sycolab.core.suites import Suite, load_suite
 from sycolab.engine.base import Backend
-from sycolab.engine.spec import load_backend
-from sycolab.evaluation.judge import Judge, load_judge
+from sycolab.engine.spec import check_spec, load_backend, refuse_unsupported
+from sycolab.evaluation.execute import error_causes, execute
 from sycolab.evaluation.interventions import refuse_trained_items, resolve_interventions
+from sycolab.evaluation.judge import Judge, load_judge
 from sycolab.evaluation.plan import build_plan
-from sycolab.evaluation.progress import RunProgress
-from sycolab.evaluation.run_folder import RunFolder, config_hash, latest_by_trial
-from sycolab.evaluation.runner import Runner, chunks
+from sycolab.evaluation.run_folder import RunFolder, check_out_dir, config_hash, latest_by_trial
+from sycolab.evaluation.runner import Runner
 from sycolab.evaluation.side_effect_report import previous_side_effects, side_effects
 
 DEFAULT_SUITES = ("arithmetic",)
 DEFAULT_LIMIT = 120
-CHUNK_TRIALS = 64
 
 
 @dataclass
@@ -41,6 +40,7 @@ class EvalResult:
     config: dict[str, Any]
     n_run: int
     n_resumed: int
+    errors: dict[str, int] = field(default_factory=dict)  # failed trials by cause
 
 
 def _version(dist: str) -> str | None:
@@ -123,6 +123,7 @@ def evaluate(
     concurrency: int = 8,
     judge: str | None = None,
     judge_mode: str = "auto",
+    allow_foreign_vector: bool = False,
     backend: Backend | None = None,
     judge_backend: Backend | None = None,
 ) -> EvalResult:
@@ -140,7 +141,8 @@ def evaluate(
     system = _system_prompt(system_prompt)
     batch = _batch_size(batch_size)
     iv = resolve_interventions(mitigation=mitigation, steer=steer, multiplier=multiplier,
-                               layers=layers, decoding=decoding, alpha=alpha, beta=beta)
+                               layers=layers, decoding=decoding, alpha=alpha, beta=beta,
+                               allow_foreign_vector=allow_foreign_vector)
     plan_kw: dict[str, Any] = {"scoring": scoring, "split": split, "limit": limit,
                                "shuffle": shuffle, "seed": seed}
     if scoring == "judge" and not judge:
@@ -150,10 +152,15 @@ def evaluate(
         raise UserInputError("--judge: only used with --scoring judge")
     if judge_mode not in ("auto", "generate", "logprob"):
         raise UserInputError(f"--judge-mode: expected auto, generate or logprob, got {judge_mode!r}")
+    if judge and judge_backend is None:
+        check_spec(judge, "--judge")
+    if backend is None:
+        check_spec(model)
+        refuse_unsupported(model, lqcd=iv.lqcd is not None, steering=iv.steering is not None,
+                           adapter=adapter, tokenizer=tokenizer)
     loaded = _load_suites(suite)
     build_plan(loaded, protocol, **plan_kw)  # validate all input before loading a model
-    if out is not None and Path(out).exists() and not Path(out).is_dir():
-        raise UserInputError(f"--out {out}: exists and is not a folder")
+    check_out_dir(Path(out) if out is not None else Path("runs"))
     if backend is None:
         backend = load_backend(model, adapter=adapter, device=device, dtype=dtype,
                                batch_size=batch, tokenizer=tokenizer, steering=iv.steering,
@@ -200,34 +207,33 @@ def evaluate(
                 "threads": _threads()},
     }
     folder, warnings = RunFolder.open(run_dir, config)
-    for w in warnings:
-        print(f"warning: {w}", file=sys.stderr)
-    wanted = {t.trial_id for t in plan.trials}
-    done = {tid for tid, r in latest_by_trial(folder.read_samples()).items()
-            if r.get("error") is None and tid in wanted}
-    pending = [t for t in plan.trials if t.trial_id not in done]
-    if judge_obj is not None:
-        steps = sum(len(t.conditions) for t in pending)
-        print(f"judge {judge_obj.spec} ({judge_obj.mode}): up to {steps} judge calls for "
-              f"{len(pending)} trials (cached verdicts are not asked again)", file=sys.stderr)
-    started = time.perf_counter()
-    with RunProgress(total=len(plan.trials), done=len(done), enabled=progress) as bar:
+    with folder:
+        for w in warnings:
+            print(f"warning: {w}", file=sys.stderr)
+        wanted = {t.trial_id for t in plan.trials}
+        done = {tid for tid, r in latest_by_trial(folder.read_samples()).items()
+                if r.get("error") is None and tid in wanted}
+        pending = [t for t in plan.trials if t.trial_id not in done]
+        if judge_obj is not None:
+            steps = sum(len(t.conditions) for t in pending)
+            print(f"judge {judge_obj.spec} ({judge_obj.mode}): up to {steps} judge calls for "
+                  f"{len(pending)} trials (cached verdicts are not asked again)", file=sys.stderr)
+        started = time.perf_counter()
         runner = Runner(backend, system_prompt=system, max_new_tokens=max_new_tokens,
-                        on_requests=bar.requests_done, preset=iv.preset, lqcd=iv.lqcd,
-                        judge=judge_obj)
-        for chunk in chunks(pending, CHUNK_TRIALS):
-            records = runner.run_chunk(chunk)
-            folder.append(records)
-            bar.trials_done(len(records))
-    records = [r for r in latest_by_trial(folder.read_samples()).values()
-               if r["trial_id"] in wanted]
-    results = compute_results(records, skipped=plan.skipped)
-    results["config_hash"] = chash
-    results["wall_seconds"] = round(time.perf_counter() - started, 3)
-    results["side_effects"] = side_effects(backend, iv, adapter, results, run_dir,
-                                           previous_side_effects(run_dir))
-    folder.write_results(results)
-    from sycolab.report import write_run_report
+                        preset=iv.preset, lqcd=iv.lqcd, judge=judge_obj)
+        execute(runner, folder, pending, total=len(plan.trials), done=len(done),
+                progress=progress, chunk=backend.chunk_trials)
+        records = [r for r in latest_by_trial(folder.read_samples()).values()
+                   if r["trial_id"] in wanted]
+        results = compute_results(records, skipped=plan.skipped)
+        results["config_hash"] = chash
+        results["wall_seconds"] = round(time.perf_counter() - started, 3)
+        results["side_effects"] = side_effects(backend, iv, adapter, results, run_dir,
+                                               previous_side_effects(run_dir),
+                                               progress=progress)
+        folder.write_results(results)
+        from sycolab.report import write_run_report
 
-    write_run_report(run_dir)
-    return EvalResult(run_dir, results, config, len(pending), len(done))
+        write_run_report(run_dir)
+    return EvalResult(run_dir, results, config, len(pending), len(done),
+                      error_causes(records))

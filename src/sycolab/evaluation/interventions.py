@@ -45,6 +45,8 @@ class Interventions:
             layers = list(self.steering.layers) if self.steering.layers is not None else None
             record["steer"] = {"file": Path(self.steering.path).name, "sha256": self.steer_hash,
                                "multiplier": self.steering.multiplier, "layers": layers}
+            if self.steering.allow_foreign:
+                record["steer"]["allow_foreign_vector"] = True
         return record or None
 
 
@@ -61,8 +63,11 @@ def resolve_interventions(
     decoding: str | None,
     alpha: float | None,
     beta: float | None,
+    allow_foreign_vector: bool = False,
 ) -> Interventions:
     """Validate the intervention flags together; one-line errors name the flag."""
+    if allow_foreign_vector and steer is None:
+        raise UserInputError("--allow-foreign-vector: only meaningful with --steer FILE")
     preset = get_preset(mitigation) if mitigation is not None else None
     steering = None
     steer_hash = None
@@ -76,7 +81,8 @@ def resolve_interventions(
             raise UserInputError(f"--steer: file not found: {steer}")
         if multiplier is None:
             raise UserInputError("--multiplier: required with --steer (e.g. --multiplier -1)")
-        steering = SteeringConfig(str(path), float(multiplier), tuple(layers) if layers else None)
+        steering = SteeringConfig(str(path), float(multiplier), tuple(layers) if layers else None,
+                                  allow_foreign=allow_foreign_vector)
         steer_hash = _file_hash(path)
     lqcd = None
     if decoding is None:

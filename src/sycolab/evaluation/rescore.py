@@ -22,10 +22,18 @@ from sycolab.core.metrics import compute_results
 from sycolab.core.prompt_presets import get_preset
 from sycolab.engine.base import Backend, BackendError, ChoiceRequest, GenerateRequest, Progress
 from sycolab.evaluation.api import EvalResult, _load_judge, _load_suites
+from sycolab.evaluation.execute import error_causes, execute
 from sycolab.evaluation.plan import build_plan
-from sycolab.evaluation.progress import RunProgress
-from sycolab.evaluation.run_folder import CONFIG, RunFolder, config_hash, latest_by_trial
-from sycolab.evaluation.runner import Runner, chunks
+from sycolab.evaluation.run_folder import (
+    CONFIG,
+    SAMPLES,
+    RunFolder,
+    check_out_dir,
+    config_hash,
+    latest_by_trial,
+    read_samples,
+)
+from sycolab.evaluation.runner import Runner
 
 RESCORINGS = ("generate", "judge")
 _IDENTITY = ("model", "weights_hash", "adapter", "system_prompt", "max_new_tokens", "decoding",
@@ -59,7 +67,7 @@ def _read_run(run: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         config = json.loads(cfg_path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise UserInputError(f"{cfg_path}: unreadable config ({exc})") from None
-    records = list(latest_by_trial(RunFolder(run).read_samples()).values())
+    records = list(latest_by_trial(read_samples(run / SAMPLES)).values())
     return config, records
 
 
@@ -86,8 +94,7 @@ def rescore(
         raise UserInputError("--judge: only used with --scoring judge")
     if out.resolve() == run.resolve():
         raise UserInputError(f"--out {out}: must differ from RUN (re-scoring writes a new run)")
-    if out.exists() and not out.is_dir():
-        raise UserInputError(f"--out {out}: exists and is not a folder")
+    check_out_dir(out)
     config, records = _read_run(run)
     hashed = dict(config.get("hashed") or {})
     used = {r.get("scoring") for r in records}
@@ -140,25 +147,24 @@ def rescore(
     mitigation = ((hashed.get("interventions") or {}).get("mitigation") or {}).get("name")
     preset = get_preset(mitigation) if mitigation else None
     model = StoredRepliesOnly(config.get("model") or {})
-    started = time.perf_counter()
-    with RunProgress(total=len(plan.trials), done=len(done), enabled=progress) as bar:
+    with folder:
+        started = time.perf_counter()
         runner = Runner(model, system_prompt=hashed.get("system_prompt"),
                         max_new_tokens=int(hashed.get("max_new_tokens", 32)),
                         preset=preset, judge=judge_obj, stored_replies=stored)
-        for chunk in chunks(pending, 64):
-            records_new = runner.run_chunk(chunk)
-            folder.append(records_new)
-            bar.trials_done(len(records_new))
-    wanted = {t.trial_id for t in plan.trials}
-    final = [r for r in latest_by_trial(folder.read_samples()).values() if r["trial_id"] in wanted]
-    results = compute_results(final, skipped=plan.skipped)
-    results["config_hash"] = chash
-    results["wall_seconds"] = round(time.perf_counter() - started, 3)
-    old_results = run / "results.json"
-    results["side_effects"] = (json.loads(old_results.read_text()).get("side_effects")
-                               if old_results.exists() else None)
-    folder.write_results(results)
-    from sycolab.report import write_run_report
+        execute(runner, folder, pending, total=len(plan.trials), done=len(done),
+                progress=progress)
+        wanted = {t.trial_id for t in plan.trials}
+        final = [r for r in latest_by_trial(folder.read_samples()).values()
+                 if r["trial_id"] in wanted]
+        results = compute_results(final, skipped=plan.skipped)
+        results["config_hash"] = chash
+        results["wall_seconds"] = round(time.perf_counter() - started, 3)
+        old_results = run / "results.json"
+        results["side_effects"] = (json.loads(old_results.read_text()).get("side_effects")
+                                   if old_results.exists() else None)
+        folder.write_results(results)
+        from sycolab.report import write_run_report
 
-    write_run_report(out)
-    return EvalResult(out, results, new_config, len(pending), len(done))
+        write_run_report(out)
+    return EvalResult(out, results, new_config, len(pending), len(done), error_causes(final))

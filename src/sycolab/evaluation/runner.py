@@ -309,10 +309,19 @@ class Runner:
                 out[i] = v
         return out
 
-    def run_chunk(self, plans: Sequence[TrialPlan]) -> list[dict[str, Any]]:
-        """Run the trials to completion; returns their records."""
+    def run_chunk(self, plans: Sequence[TrialPlan],
+                  on_done: Callable[[list[dict[str, Any]]], None] | None = None
+                  ) -> list[dict[str, Any]]:
+        """Run the trials to completion; returns their records. `on_done` receives the records
+        of the trials that finished after each step (so a caller can save them at once)."""
         states = [TrialState(p) for p in plans]
+        reported: set[int] = set()
         while True:
+            if on_done is not None:
+                fresh = [i for i, s in enumerate(states) if s.done and i not in reported]
+                if fresh:
+                    reported.update(fresh)
+                    on_done([states[i].record() for i in fresh])
             active = [s for s in states if not s.done]
             if not active:
                 break

@@ -25,7 +25,7 @@ def neutral_accuracy(results: dict[str, Any]) -> list[dict[str, Any]]:
 
 def side_effects(
     backend: Backend, iv: Interventions, adapter: str | None, results: dict[str, Any],
-    run_dir: Path, previous: dict[str, Any] | None,
+    run_dir: Path, previous: dict[str, Any] | None, *, progress: bool | None = None,
 ) -> dict[str, Any] | None:
     """Side effects of the run's interventions, or None for an unmodified model.
 
@@ -34,6 +34,7 @@ def side_effects(
     modification off (local models with steering or an adapter). Prompt presets and LQCD change
     the input or the decoding rule rather than the model, so their KL is not defined here and is
     null; their cost shows in `neutral_accuracy` and in the paired comparison with a base run.
+    `progress`: the bar over the benign prompts (None: `phase_progress`'s default).
     """
     if not iv.active and not adapter:
         return None
@@ -48,11 +49,14 @@ def side_effects(
     if previous and previous.get("kl") is not None and lines.exists():
         return {**previous, "neutral_accuracy": block["neutral_accuracy"]}  # measured before
     from sycolab.evaluation.benign import benign_set
-    from sycolab.evaluation.side_effects import measure_side_effects
+    from sycolab.evaluation.side_effects import measure_side_effects, phase_progress
 
     benign = benign_set()
-    summary, per_prompt = measure_side_effects(backend, list(benign.prompts),
-                                               benign=benign.describe())
+    prompts = list(benign.prompts)
+    with phase_progress("side effects: benign prompts", len(prompts), enabled=progress,
+                        unit="prompts") as advance:
+        summary, per_prompt = measure_side_effects(backend, prompts, benign=benign.describe(),
+                                                   progress=advance)
     tmp = lines.with_suffix(".tmp")
     tmp.write_text("".join(dumps(row) + "\n" for row in per_prompt))
     tmp.replace(lines)

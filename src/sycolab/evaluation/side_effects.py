@@ -7,16 +7,100 @@
 - `slowdown`: tokens/s of the unmodified model over tokens/s of the modified one, both timed in
   the same pass (each batch runs unmodified, then modified).
 "Unmodified" = `backend.unmodified()`: steering off and any peft adapter disabled.
+
+`phase_progress` is the progress bar of such long phases (side effects, steering, synthetic data).
 """
 
 from __future__ import annotations
 
+import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from sycolab.core.stats import DEFAULT_B, bootstrap_ratio
 from sycolab.engine.base import Prompt
+
+Advance = Callable[[int], None]
+_ACTIVE: ContextVar[Any] = ContextVar("sycolab_phase_progress", default=None)
+
+
+class PhaseBar:
+    """One phase's bar: ``bar(n)`` advances it by n, ``bar.note(text)`` names the current step,
+    ``bar.finish()`` ends it early as complete."""
+
+    def __init__(self, progress: Any = None, task: Any = None, description: str = "",
+                 unit: str = "it") -> None:
+        self._progress, self._task, self._description, self._unit = (
+            progress, task, description, unit)
+
+    def __call__(self, n: int) -> None:
+        if self._progress is None:
+            return
+        self._progress.advance(self._task, n)
+        speed = next((t.speed for t in self._progress.tasks if t.id == self._task), None)
+        self._progress.update(self._task, rate=f"{speed:.2f} {self._unit}/s" if speed else "")
+
+    def finish(self) -> None:
+        """Show the bar full at what was done (a phase that stopped before its upper bound)."""
+        if self._progress is not None:
+            done = next((t.completed for t in self._progress.tasks if t.id == self._task), 0)
+            self._progress.update(self._task, total=done)
+
+    def note(self, text: str) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, description=f"{self._description}: {text}")
+
+
+@contextmanager
+def phase_progress(
+    description: str, total: int | None, *, enabled: bool | None = True, unit: str = "it"
+) -> Iterator[PhaseBar]:
+    """A bar on stderr for one long phase (columns as `RunProgress`), as a `PhaseBar`.
+
+    Inside another phase it is a row of that phase's display, and inside a disabled phase it is
+    off. `enabled=None`: on when nested in a shown phase or when stderr is a terminal.
+    """
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    outer = _ACTIVE.get()
+    if enabled is None:
+        enabled = isinstance(outer, Progress) or sys.stderr.isatty()
+    if not enabled or outer is False:
+        token = _ACTIVE.set(False)
+        try:
+            yield PhaseBar()
+        finally:
+            _ACTIVE.reset(token)
+        return
+    if isinstance(outer, Progress):
+        task = outer.add_task(description, total=total, rate="")
+        try:
+            yield PhaseBar(outer, task, description, unit)
+        finally:
+            outer.remove_task(task)
+        return
+    bar = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"),
+        TimeRemainingColumn(), console=Console(stderr=True),
+    )
+    token = _ACTIVE.set(bar)
+    try:
+        with bar:
+            yield PhaseBar(bar, bar.add_task(description, total=total, rate=""), description, unit)
+    finally:
+        _ACTIVE.reset(token)
 
 
 def _interval(values: list[float], seed: int) -> dict[str, Any]:
@@ -35,8 +119,10 @@ def measure_side_effects(
     benign: dict[str, Any] | None = None,
     batch_size: int = 8,
     seed: int = 0,
+    progress: Advance | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """(summary, per_prompt) for an `HFBackend` with steering and/or an adapter."""
+    """(summary, per_prompt) for an `HFBackend` with steering and/or an adapter; `progress(n)`
+    after each batch of n prompts."""
     import torch
 
     encoded = []
@@ -83,6 +169,8 @@ def measure_side_effects(
                 "kl_last": float(row[-1]),
                 "kl_max": float(row.max()),
             })
+        if progress is not None:
+            progress(len(chunk))
     tps_plain = n_tokens / t_plain if t_plain > 0 else None
     tps_mod = n_tokens / t_mod if t_mod > 0 else None
     summary = {

@@ -192,7 +192,8 @@ def create_app(served: ServedModel, *, api_key: str | None = None,
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
-        return {"status": "ok", "model": served.name, "queued": batcher.pending}
+        return {"status": "ok", "model": served.name, "queued": batcher.pending,
+                "batches": batcher.batches, "batched_requests": batcher.batched_requests}
 
     @app.get("/v1/models")
     async def models() -> dict[str, Any]:

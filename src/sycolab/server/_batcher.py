@@ -43,6 +43,7 @@ class Batcher:
         self._queue: queue.Queue[_Job | None] = queue.Queue(maxsize=max_queue)
         self._thread = threading.Thread(target=self._loop, name="sycolab-batcher", daemon=True)
         self.batches = 0
+        self.batched_requests = 0
         self.largest_batch = 0
         self._thread.start()
 
@@ -82,6 +83,7 @@ class Batcher:
                 return
             jobs, stop = self._collect(first)
             self.batches += 1
+            self.batched_requests += len(jobs)
             self.largest_batch = max(self.largest_batch, len(jobs))
             for kind in dict.fromkeys(j.kind for j in jobs):
                 self._run([j for j in jobs if j.kind == kind])

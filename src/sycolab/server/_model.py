@@ -5,8 +5,10 @@ engine's steering applies, and answers equal ``sycolab eval --model SPEC``'s). P
 log-probabilities (``echo``, ``prompt_logprobs``), sampling and generated-token log-probabilities
 need the transformers model itself (``backend.model``/``backend.tokenizer``); they are refused
 with 501 on a server whose backend steers or contrasts, because this token-level path would
-silently skip the intervention. Option scoring through the ``sycolab_choices`` extension (chat
-messages, or a raw text prompt) goes through ``backend.score``, which steers exactly the
+silently skip the intervention. The token-level generations of a batch (sampled or greedy,
+any seeds, temperatures and ``top_p``) run as one decode (``_decode.decode_batch``), in the
+engine's sub-batches and threads. Option scoring through the ``sycolab_choices`` extension
+(chat messages, or a raw text prompt) goes through ``backend.score``, which steers exactly the
 assistant-turn tokens, so it works on steered servers too and equals a local ``--steer`` run.
 Everything here runs on the server's single worker thread.
 """
@@ -20,6 +22,8 @@ from typing import Any
 
 from sycolab.core.items import Message
 from sycolab.engine.base import Backend, ChoiceRequest, GenerateRequest, Prompt
+from sycolab.engine.prefix_cache import PrefixCache
+from sycolab.server._decode import Decoded, DecodeJob, decode_batch
 from sycolab.server._schemas import ChatCompletionRequest, CompletionRequest
 
 _STOP_TOKENS = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<end_of_turn>")
@@ -97,6 +101,7 @@ class ServedModel:
         self.device: str = str(getattr(backend, "device", "cpu"))
         self.token_level = self.model is not None and self.tokenizer is not None
         self._stop_ids = self._pick_stop_ids() if self.token_level else []
+        self._kv_keyword: str | None = None
 
     # ------------------------------------------------------------------ helpers
     def _pick_stop_ids(self) -> list[int]:
@@ -166,9 +171,11 @@ class ServedModel:
         return "\n".join(f"{m.role}: {m.content}" for m in prompt.messages) + prompt.prefill
 
     def run_chat(self, reqs: Sequence[ChatCompletionRequest]) -> list[Completion | Exception]:
-        """Greedy requests without log-probs share one `backend.generate` batch."""
+        """Greedy requests without log-probs share one `backend.generate` batch; the others
+        (sampled, or with log-probs) share one token-level decode."""
         out: list[Completion | Exception] = [RuntimeError("not run")] * len(reqs)
         greedy: list[tuple[int, Prompt, int, int]] = []
+        decode: list[tuple[int, DecodeJob]] = []
         for i, req in enumerate(reqs):
             try:
                 prompt = self.chat_prompt(req)
@@ -183,11 +190,20 @@ class ServedModel:
                 self._need_tokens("sampling (temperature > 0) or logprobs")
                 ids = [int(t) for t in self.tokenizer.encode(self._render(prompt),
                                                              add_special_tokens=False)]
-                top = (req.top_logprobs or 0) if req.logprobs else 0
-                out[i] = self._generate_ids(ids, limit, temperature, req.top_p, req.seed,
-                                            top if req.logprobs else None, req.stops())
+                if not ids:
+                    raise RequestError(400, "messages: the rendered prompt is empty", "messages")
+                top = (req.top_logprobs or 0) if req.logprobs else None
+                decode.append((i, DecodeJob(ids, limit, temperature, req.top_p or 1.0, req.seed,
+                                            top)))
             except Exception as exc:  # noqa: BLE001 - one request's failure stays its own
                 out[i] = exc
+        if decode:
+            decoded = self.decode([job for _, job in decode])
+            for (i, job), d in zip(decode, decoded, strict=True):
+                try:
+                    out[i] = self._completion(job, d, reqs[i].stops())
+                except Exception as exc:  # noqa: BLE001
+                    out[i] = exc
         if greedy:
             texts = self.backend.generate(
                 [GenerateRequest(p, limit) for _, p, limit, _ in greedy])
@@ -355,10 +371,18 @@ class ServedModel:
         seqs = [encoded[i][k][0] for i, k in scoring]
         scored = self.prompt_logprobs(seqs, max((top_k[i] for i, _ in scoring), default=0))
         by_pair = dict(zip(scoring, scored, strict=True))
+        gen: dict[tuple[int, int], DecodeJob] = {}
+        for i, enc in encoded.items():
+            req = reqs[i]
+            temperature = 1.0 if req.temperature is None else req.temperature
+            if req.max_tokens > 0:
+                for k, (ids, _) in enumerate(enc):
+                    gen[(i, k)] = DecodeJob(ids, req.max_tokens, temperature, req.top_p or 1.0,
+                                            req.seed, req.logprobs)
+        decoded = dict(zip(gen, self.decode(list(gen.values())), strict=True)) if gen else {}
         for i, enc in encoded.items():
             req = reqs[i]
             try:
-                temperature = 1.0 if req.temperature is None else req.temperature
                 result = []
                 for k, (ids, offsets) in enumerate(enc):
                     plp = by_pair.get((i, k))
@@ -368,8 +392,7 @@ class ServedModel:
                     text_prompt = enc_text = (req.prompts()[k] if offsets is not None
                                               else str(self.tokenizer.decode(ids)))
                     if req.max_tokens > 0:
-                        comp = self._generate_ids(ids, req.max_tokens, temperature, req.top_p,
-                                                  req.seed, req.logprobs, req.stops())
+                        comp = self._completion(gen[(i, k)], decoded[(i, k)], req.stops())
                     else:
                         comp = Completion("", "length", len(ids), 0,
                                           tokens=[] if req.logprobs is not None else None)
@@ -428,53 +451,67 @@ class ServedModel:
                 results[i] = row
         return results
 
-    def _generate_ids(self, ids: list[int], max_new: int, temperature: float,
-                      top_p: float | None, seed: int | None, top_k: int | None,
-                      stops: Sequence[str]) -> Completion:
-        """Greedy (temperature 0) or sampled generation from token ids, with log-probs."""
-        import torch
-        from transformers import GenerationConfig
+    def _cache_kwarg(self) -> str:
+        """The forward keyword that takes a KV cache (`cache` from transformers 5.2x)."""
+        if self._kv_keyword is None:
+            engine = getattr(self.backend, "_cache_kwarg", None)
+            if callable(engine):
+                self._kv_keyword = str(engine())
+            else:
+                import inspect
 
-        sample = temperature > 0
-        kwargs: dict[str, Any] = {"do_sample": sample, "num_beams": 1, "max_new_tokens": max_new,
-                                  "pad_token_id": self._stop_ids[0] if self._stop_ids else 0,
-                                  "eos_token_id": self._stop_ids or None}
-        if sample:
-            kwargs.update(temperature=temperature, top_p=top_p or 1.0, top_k=0)
-        make_config: Any = GenerationConfig
-        if seed is not None:
-            torch.manual_seed(seed)
-        with torch.inference_mode():
-            out = self.model.generate(
-                input_ids=torch.tensor([ids], device=self.device),
-                attention_mask=torch.ones((1, len(ids)), dtype=torch.long, device=self.device),
-                generation_config=make_config(**kwargs), output_logits=True,
-                return_dict_in_generate=True)
-        new = [int(t) for t in out.sequences[0, len(ids):].tolist()]
-        logits = out.logits
-        stopped = False
-        for j, tok in enumerate(new):
-            if tok in self._stop_ids:
-                new, stopped = new[:j], True
-                break
+                params = inspect.signature(self.model.forward).parameters
+                self._kv_keyword = "cache" if "cache" in params else "past_key_values"
+        return self._kv_keyword
+
+    def decode(self, jobs: Sequence[DecodeJob]) -> list[Decoded]:
+        """Batched token-level generation of `jobs`, in the engine's sub-batches and threads
+        where the backend offers them (an `HFBackend`), else in one batch."""
+        engine: Any = self.backend
+        pad = self._stop_ids[0] if self._stop_ids else 0
+        kwarg = self._cache_kwarg()
+        store: PrefixCache | None = getattr(engine, "prefix_cache", None)
+        state = getattr(engine, "_model_state", None)
+        if store is not None and callable(state):
+            store.use_mode(state())  # the greedy path's key: entries are shared
+        else:
+            store = None
+
+        def run(idx: list[int]) -> tuple[list[int], list[Decoded]]:
+            return idx, decode_batch(self.model, [jobs[i] for i in idx], pad_id=pad,
+                                     stop_ids=self._stop_ids, device=self.device,
+                                     cache_kwarg=kwarg, prefix_cache=store)
+
+        groups = [list(range(len(jobs)))]
+        split = getattr(engine, "_batches", None)
+        if callable(split):
+            groups = split([len(j.ids) for j in jobs],
+                           extra_per_row=max(j.max_new for j in jobs))
+        run_all = getattr(engine, "_run_batches", None)
+        tasks = [(run, g) for g in groups]
+        done = run_all(tasks, None) if callable(run_all) else (run(g) for g in groups)
+        results: list[Decoded] = [Decoded() for _ in jobs]
+        for idx, decoded in done:
+            for i, d in zip(idx, decoded, strict=True):
+                results[i] = d
+        return results
+
+    def _completion(self, job: DecodeJob, d: Decoded, stops: Sequence[str]) -> Completion:
+        """A decoded row as a completion: stop strings cut, log-probabilities where asked."""
+        new = list(d.tokens)
         infos: list[TokenInfo] = []
-        if top_k is not None:
-            for j, tok in enumerate(new):
-                lp = torch.log_softmax(logits[j][0].float(), dim=-1)
-                alts: list[tuple[int, str, float]] = []
-                if top_k > 0:
-                    v, ix = lp.topk(top_k)
-                    alts = [(int(t), self._tok_text(int(t)), float(x))
-                            for t, x in zip(ix.tolist(), v.tolist(), strict=True)]
-                infos.append(TokenInfo(tok, self._tok_text(tok), float(lp[tok]), alts))
+        if job.top_logprobs is not None:
+            infos = [TokenInfo(tok, self._tok_text(tok), lp,
+                               [(t, self._tok_text(t), v) for t, v in alts])
+                     for tok, lp, alts in zip(new, d.logprobs, d.top, strict=True)]
         text = str(self.tokenizer.decode(new, skip_special_tokens=True))
         cut, hit = _cut_at_stop(text, stops)
         if hit:
             keep = 0
-            while keep < len(new) and len(self.tokenizer.decode(new[: keep + 1],
-                                                                skip_special_tokens=True)) <= len(cut):
+            while keep < len(new) and len(self.tokenizer.decode(
+                    new[: keep + 1], skip_special_tokens=True)) <= len(cut):
                 keep += 1
             new, infos = new[:keep], infos[:keep]
-        reason = "stop" if stopped or hit else "length"
-        return Completion(cut, reason, len(ids), len(new),
-                          tokens=infos if top_k is not None else None)
+        reason = "stop" if d.stopped or hit else "length"
+        return Completion(cut, reason, len(job.ids), len(new),
+                          tokens=infos if job.top_logprobs is not None else None)

@@ -1,11 +1,22 @@
-"""Build the served model from CLI options and run uvicorn."""
+"""Build the served model from CLI options and run uvicorn.
+
+Everything that can be checked without the model is checked first (one-line errors, exit 2):
+the port's range, that host:port can be bound, and that a server reachable beyond loopback has
+an API key (or `--insecure-no-auth`). The socket is bound before the model loads and handed to
+uvicorn, so the "serving" line is printed only once it listens.
+"""
 
 from __future__ import annotations
 
+import errno
+import ipaddress
 import os
+import socket
 import sys
 from dataclasses import dataclass
 from typing import Any
+
+import uvicorn
 
 from sycolab.core.errors import UserInputError
 from sycolab.engine.base import SteeringConfig
@@ -29,6 +40,7 @@ class ServeOptions:
     host: str = "127.0.0.1"
     port: int = 8000
     api_key: str | None = None
+    insecure_no_auth: bool = False
     served_model_name: str | None = None
     device: str = "auto"
     dtype: str = "auto"
@@ -52,10 +64,8 @@ def _steering(opts: ServeOptions) -> SteeringConfig | None:
     return SteeringConfig(opts.steer, opts.multiplier, opts.layers)
 
 
-def build_served_model(opts: ServeOptions) -> ServedModel:
-    """Load the backend the options name, with steering where asked."""
-    from sycolab.engine.spec import load_backend
-
+def check_model_options(opts: ServeOptions) -> SteeringConfig | None:
+    """The model options that can be refused without loading anything; the steering asked."""
     if opts.decoding is not None:
         if opts.decoding != "lqcd":
             raise UserInputError(f"--decoding {opts.decoding}: expected lqcd")
@@ -67,7 +77,14 @@ def build_served_model(opts: ServeOptions) -> ServedModel:
         raise UserInputError("--alpha/--beta: need --decoding lqcd")
     if opts.model.startswith("openai:"):
         raise UserInputError("--model: serve a local or mock model, not another server")
-    steering = _steering(opts)
+    return _steering(opts)
+
+
+def build_served_model(opts: ServeOptions) -> ServedModel:
+    """Load the backend the options name, with steering where asked."""
+    from sycolab.engine.spec import load_backend
+
+    steering = check_model_options(opts)
     try:
         backend = load_backend(opts.model, adapter=opts.adapter, device=opts.device,
                                dtype=opts.dtype, batch_size=opts.batch_size, steering=steering)
@@ -82,24 +99,107 @@ def build_served_model(opts: ServeOptions) -> ServedModel:
                        intervened=steering is not None)
 
 
-def serve(opts: ServeOptions) -> None:
-    """Load the model and serve until interrupted."""
-    import uvicorn
+def is_loopback(host: str) -> bool:
+    """Whether `host` is localhost, 127.0.0.0/8 or ::1 (an IPv4-mapped loopback too)."""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        addr = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    mapped = getattr(addr, "ipv4_mapped", None)
+    return addr.is_loopback or (mapped is not None and mapped.is_loopback)
 
-    from sycolab.server._app import create_app
 
+def check_access(opts: ServeOptions) -> str | None:
+    """The API key in force; off loopback, a key or `--insecure-no-auth` is required."""
     if opts.max_batch < 1 or opts.max_body_bytes < 1:
         raise UserInputError("--max-batch/--max-body-bytes: must be positive")
+    if opts.log_level not in uvicorn.config.LOG_LEVELS:
+        raise UserInputError(f"--log-level {opts.log_level}: expected one of "
+                             f"{', '.join(uvicorn.config.LOG_LEVELS)}")
+    if not 1 <= opts.port <= 65535:
+        raise UserInputError(f"--port {opts.port}: expected a TCP port from 1 to 65535")
     api_key = opts.api_key or os.environ.get(API_KEY_ENV) or None
-    served = build_served_model(opts)
-    extra: dict[str, Any] = {"adapter": opts.adapter, "steer": opts.steer,
-                             "multiplier": opts.multiplier}
-    app = create_app(served, api_key=api_key, max_body_bytes=opts.max_body_bytes,
-                     max_batch=opts.max_batch, extra_info=extra)
-    where = f"http://{opts.host}:{opts.port}/v1"
-    print(f"sycolab serve: {served.name} on {where}"
-          f"{' (API key required)' if api_key else ''}", file=sys.stderr, flush=True)
-    if opts.host not in ("127.0.0.1", "localhost", "::1") and not api_key:
-        print("warning: listening beyond loopback without --api-key", file=sys.stderr)
-    uvicorn.run(app, host=opts.host, port=opts.port, log_level=opts.log_level,
-                access_log=False, timeout_graceful_shutdown=5)
+    if api_key is None and not opts.insecure_no_auth and not is_loopback(opts.host):
+        raise UserInputError(
+            f"--host {opts.host}: beyond loopback the server needs an API key (--api-key KEY or "
+            f"{API_KEY_ENV}); pass --insecure-no-auth to serve without one anyway")
+    return api_key
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port (not yet listening), or a one-line `UserInputError`."""
+    where = f"{host}:{port}"
+    try:
+        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
+                                   flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise UserInputError(f"--host {host}: cannot resolve this address "
+                             f"({getattr(exc, 'strerror', None) or exc})") from None
+    family, kind, proto, _, addr = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(addr)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise UserInputError(f"--port {port}: {where} is already in use (stop the other "
+                                 "server or pick another --port)") from None
+        if exc.errno == errno.EACCES:
+            raise UserInputError(f"--port {port}: permission denied binding {where} (ports "
+                                 "below 1024 need privileges)") from None
+        if exc.errno == errno.EADDRNOTAVAIL:
+            raise UserInputError(f"--host {host}: not an address of this machine") from None
+        raise UserInputError(f"--host {host} --port {port}: cannot bind {where}: "
+                             f"{exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(opts: ServeOptions) -> None:
+    """Check the options, bind the port, load the model and serve until interrupted."""
+    from sycolab.server._app import create_app
+
+    api_key = check_access(opts)
+    check_model_options(opts)
+    insecure = api_key is None and not is_loopback(opts.host)
+    sock = bind_socket(opts.host, opts.port)
+    try:
+        served = build_served_model(opts)
+        auth = ("api-key" if api_key else
+                "none (--insecure-no-auth)" if insecure else "none (loopback)")
+        extra: dict[str, Any] = {"adapter": opts.adapter, "steer": opts.steer,
+                                 "multiplier": opts.multiplier, "auth": auth}
+        app = create_app(served, api_key=api_key, max_body_bytes=opts.max_body_bytes,
+                         max_batch=opts.max_batch, extra_info=extra)
+        host = f"[{opts.host}]" if ":" in opts.host else opts.host
+        notes = [(f"sycolab serve: serving {served.name} on http://{host}:{opts.port}/v1"
+                  f"{' (API key required)' if api_key else ''}")]
+        if opts.insecure_no_auth and api_key:
+            notes.append("note: --insecure-no-auth ignored: an API key is set and required")
+        if insecure:
+            notes.append(f"WARNING: --insecure-no-auth: {opts.host}:{opts.port} answers anyone "
+                         "who can reach it, without an API key (recorded in /v1/models as "
+                         "sycolab.auth)")
+        config = uvicorn.Config(app, log_level=opts.log_level, access_log=False,
+                                timeout_graceful_shutdown=5)
+        _Server(config, notes).run(sockets=[sock])
+    finally:
+        sock.close()
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, printing our lines once it listens (never before)."""
+
+    def __init__(self, config: uvicorn.Config, notes: list[str]) -> None:
+        super().__init__(config)
+        self.notes = notes
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            for line in self.notes:
+                print(line, file=sys.stderr, flush=True)

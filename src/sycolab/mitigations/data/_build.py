@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,7 +12,7 @@ from sycolab.core.errors import UserInputError
 from sycolab.core.splits import assign_split
 from sycolab.core.suites import Suite, load_suite
 from sycolab.engine.base import Backend
-from sycolab.mitigations.data._known import known_mask, known_requests
+from sycolab.mitigations.data._known import known_mask
 from sycolab.mitigations.data._synth import BaseItem, Example, base_items, examples_for
 from sycolab.mitigations.data._writers import write_outputs
 
@@ -48,12 +48,21 @@ class Part:
         return sum(c["before"] for s in self.counts.values() for c in s.values())
 
     @property
+    def n_checked(self) -> int:
+        return sum(c["checked"] for s in self.counts.values() for c in s.values())
+
+    @property
     def n_known(self) -> int:
         return sum(c["known"] for s in self.counts.values() for c in s.values())
 
     @property
     def known_yield(self) -> float | None:
-        return self.n_known / self.n_candidates if self.n_candidates else None
+        """Known share of all candidates: each label's known share among its checked bases
+        (at least its first `FIRST_CHECK`), weighted by its candidates; exact when all were
+        checked."""
+        rows = [c for s in self.counts.values() for c in s.values() if c["checked"]]
+        total = sum(c["before"] for c in rows)
+        return sum(c["before"] * c["known"] / c["checked"] for c in rows) / total if total else None
 
     def pairing_keys(self) -> list[list[str]]:
         return [list(k) for k in sorted({(b.suite, b.item_id) for b in self.bases})]
@@ -85,30 +94,87 @@ def _load_sources(specs: Sequence[str], split: str, flag: str) -> list[tuple[str
     return out
 
 
-def _rebalance_select(
-    kept: dict[str, list[BaseItem]], budget: int
-) -> list[BaseItem]:
-    """Round-robin over sources: claims in (Agree, Disagree) pairs, questions one by one.
+FIRST_CHECK = 16  # bases known-checked at once per stream at first; doubles after each check
 
-    Unpaired claims are dropped, so claim labels are exactly balanced per source.
-    """
-    queues: list[list[list[BaseItem]]] = []
-    for bases in kept.values():
-        agree = [b for b in bases if b.kind == "claim" and b.target == "Agree"]
-        disagree = [b for b in bases if b.kind == "claim" and b.target == "Disagree"]
-        pairs = [[a, d] for a, d in zip(agree, disagree, strict=False)]
-        qas = [[b] for b in bases if b.kind == "qa"]
-        units: list[list[BaseItem]] = []
-        for i in range(max(len(pairs), len(qas))):
-            units += ([pairs[i]] if i < len(pairs) else []) + ([qas[i]] if i < len(qas) else [])
-        queues.append(units)
+
+class _Stream:
+    """One source's bases of one label, known-checked lazily in their seeded order."""
+
+    def __init__(self, bases: list[BaseItem], check: Callable[[list[BaseItem]], list[bool]] | None
+                 ) -> None:
+        self.bases = bases
+        self._check = check
+        self._chunk = FIRST_CHECK
+        self.checked = 0 if check is not None else len(bases)  # no filter: all known
+        self.known: list[BaseItem] = [] if check is not None else list(bases)
+
+    def _check_next(self) -> None:
+        assert self._check is not None
+        batch = self.bases[self.checked : self.checked + self._chunk]
+        self.known += [b for b, ok in zip(batch, self._check(batch), strict=True) if ok]
+        self.checked += len(batch)
+        self._chunk *= 2
+
+    def has(self, k: int) -> bool:
+        """At least `k` known bases (checking further bases only while fewer are known)."""
+        while len(self.known) < k and self.checked < len(self.bases):
+            self._check_next()
+        return len(self.known) >= k
+
+    def sample(self) -> None:
+        """Check at least the first `FIRST_CHECK` bases (so every label has a known yield)."""
+        if self.checked == 0 and self.bases:
+            self._check_next()
+
+
+class _Units:
+    """A source's selection units: claims in (Agree, Disagree) pairs and questions one by one,
+    interleaved (pair 0, question 0, pair 1, ...); unpaired claims are dropped, so claim labels
+    are exactly balanced per source. Each unit is known-checked only when asked for."""
+
+    def __init__(self, streams: dict[str, _Stream]) -> None:
+        self.agree, self.disagree, self.qa = streams["Agree"], streams["Disagree"], streams["answer"]
+        self._i = 0
+        self._pair_next = True
+        self._pair_ok = False
+        self._next: list[BaseItem] | None = None
+        self._done = False
+
+    def peek(self) -> list[BaseItem] | None:
+        while self._next is None and not self._done:
+            i = self._i
+            if self._pair_next:
+                self._pair_next = False
+                self._pair_ok = self.agree.has(i + 1) and self.disagree.has(i + 1)
+                if self._pair_ok:
+                    self._next = [self.agree.known[i], self.disagree.known[i]]
+            else:
+                self._pair_next, self._i = True, i + 1
+                if self.qa.has(i + 1):
+                    self._next = [self.qa.known[i]]
+                elif not self._pair_ok:
+                    self._done = True  # neither a pair nor a question at i: none later either
+        return self._next
+
+    def pop(self) -> list[BaseItem]:
+        unit = self.peek()
+        assert unit is not None
+        self._next = None
+        return unit
+
+
+def _rebalance_select(sources: list[_Units], budget: int) -> list[BaseItem]:
+    """Round-robin over sources, one unit each while it fits the budget (of base items)."""
     selected: list[BaseItem] = []
     progress = True
     while progress:
         progress = False
-        for units in queues:
-            if units and len(selected) + len(units[0]) <= budget:
-                selected += units.pop(0)
+        for units in sources:
+            if len(selected) >= budget:
+                break  # no unit fits any more
+            unit = units.peek()
+            if unit is not None and len(selected) + len(unit) <= budget:
+                selected += units.pop()
                 progress = True
     return selected
 
@@ -131,46 +197,61 @@ def _build_part(
     name: str, loaded: list[tuple[str, Suite, list[Any]]], split: str, budget_examples: int,
     seed: int, backend: Backend | None, progress: bool,
 ) -> Part:
+    """Select base items source by source, known-checking only as far as the selection needs.
+
+    The selection equals filtering every candidate first: each label's known bases are consumed
+    in order, and a source's next unit is decided only by the bases before it.
+    """
+    from sycolab.evaluation.side_effects import phase_progress
+
     part = Part(name=name, sources=[spec for spec, _, _ in loaded], split=split)
-    kept: dict[str, list[BaseItem]] = {}
-    for spec, suite, items in loaded:
-        bases = base_items(items, seed)
-        mask = _filter(backend, bases, f"{name} {suite.name}", progress)
-        kept[suite.name] = [b for b, ok in zip(bases, mask, strict=True) if ok]
-        counts = part.counts.setdefault(suite.name, {})
-        for b, ok in zip(bases, mask, strict=True):
-            c = counts.setdefault(f"{b.kind}:{b.label}", {"before": 0, "known": 0, "after": 0})
-            c["before"] += 1
-            c["known"] += int(ok)
-    part.bases = _rebalance_select(kept, max(budget_examples // 2, 0))
+    per_source = [(suite.name, base_items(items, seed)) for _, suite, items in loaded]
+    upper = sum(2 if b.kind == "claim" else 1 for _, bases in per_source for b in bases)
+    enabled = progress and backend is not None
+    with phase_progress(f"known filter: {name}", upper, enabled=enabled, unit="req") as bar:
+
+        def check(batch: list[BaseItem]) -> list[bool]:
+            assert backend is not None
+            return known_mask(backend, batch, bar)
+
+        streams: dict[str, dict[str, _Stream]] = {}
+        for suite_name, bases in per_source:
+            streams[suite_name] = {
+                label: _Stream([b for b in bases if b.label == label],
+                               check if backend is not None else None)
+                for label in ("Agree", "Disagree", "answer")}
+        part.bases = _rebalance_select([_Units(s) for s in streams.values()],
+                                       max(budget_examples // 2, 0))
+        for by_label in streams.values():
+            for stream in by_label.values():
+                stream.sample()
+        bar.finish()
+    for suite_name, bases in per_source:
+        counts = part.counts.setdefault(suite_name, {})
+        for b in bases:
+            counts.setdefault(f"{b.kind}:{b.label}", {"before": 0, "checked": 0, "known": 0,
+                                                      "after": 0})["before"] += 1
+        for label, stream in streams[suite_name].items():
+            kind = "qa" if label == "answer" else "claim"
+            if stream.bases:
+                counts[f"{kind}:{label}"].update(checked=stream.checked, known=len(stream.known))
     for b in part.bases:
         part.counts[b.suite][f"{b.kind}:{b.label}"]["after"] += 1
     part.examples = _assign_orders(part.bases, seed)
     return part
 
 
-def _filter(backend: Backend | None, bases: list[BaseItem], what: str, progress: bool) -> list[bool]:
-    if backend is None:
-        return [True] * len(bases)
-    if not progress:
-        return known_mask(backend, bases)
-    from tqdm.auto import tqdm
-
-    n = len(known_requests(bases)[0])
-    with tqdm(total=n, desc=f"known filter: {what}", unit="req") as bar:
-        return known_mask(backend, bases, bar.update)
-
-
 def format_counts(part: Part) -> str:
-    """A plain table: source, label, candidates, known, kept."""
-    header = f"  {'source':<22}{'label':<18}{'before':>8}{'known':>8}{'after':>8}"
+    """A plain table: source, label, candidates, known-checked, known, kept."""
+    header = f"  {'source':<22}{'label':<18}{'before':>8}{'checked':>9}{'known':>8}{'after':>8}"
     rows = [f"{part.name} ({part.split} split)", header]
     for source, labels in part.counts.items():
         for label, c in sorted(labels.items()):
-            rows.append(f"  {source:<22}{label:<18}{c['before']:>8}{c['known']:>8}{c['after']:>8}")
+            rows.append(f"  {source:<22}{label:<18}{c['before']:>8}{c['checked']:>9}"
+                        f"{c['known']:>8}{c['after']:>8}")
     y = part.known_yield
-    rows.append(f"  known yield: {part.n_known}/{part.n_candidates}"
-                + (f" = {y:.1%}" if y is not None else "")
+    rows.append(f"  known yield: {part.n_known}/{part.n_checked} checked"
+                + (f" (~{y:.1%} of the {part.n_candidates} candidates)" if y is not None else "")
                 + f"; kept {len(part.bases)} base items, {len(part.examples)} examples")
     return "\n".join(rows)
 
@@ -227,8 +308,8 @@ def synthesize(
     if y < min_yield or not train.bases:
         counts = {"train": train.counts}
         raise YieldTooLow(
-            f"known filter kept {train.n_known}/{train.n_candidates} = {y:.1%} of the training "
-            f"candidates, below --min-yield {min_yield:.0%} (counts above)", counts)
+            f"known filter kept ~{y:.1%} of the training candidates ({train.n_known}/"
+            f"{train.n_checked} checked), below --min-yield {min_yield:.0%} (counts above)", counts)
     held = _build_part("heldout", held_src, heldout_split, max_heldout, seed, backend, progress)
     if echo is not None:
         echo(format_counts(held))

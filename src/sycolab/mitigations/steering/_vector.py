@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from sycolab.core.errors import UserInputError
 from sycolab.engine.steering_hooks import META_KEY, ResidualSteerer, read_steering_file
+
+
+def _write_atomic(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Write through a temporary file, then rename: never a half-written file, and the usual
+    permissions (the umask applies; safetensors' own writer makes files 0600)."""
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            write(fh)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 @dataclass
@@ -56,13 +68,12 @@ class SteeringVector:
             return self.save_lm_eval(p)
         if p.suffix != ".safetensors":
             raise UserInputError(f"--out {path}: expected a .safetensors or .pt file name")
-        from safetensors.torch import save_file
+        from safetensors.torch import save
 
         tensors = {f"layers.{k}": v.detach().float().contiguous().cpu()
                    for k, v in self.vectors.items()}
-        tmp = p.with_name(p.name + ".tmp")
-        save_file(tensors, str(tmp), metadata={META_KEY: json.dumps(self.meta())})
-        tmp.replace(p)
+        blob = save(tensors, metadata={META_KEY: json.dumps(self.meta())})
+        _write_atomic(p, lambda fh: fh.write(blob))
         return p
 
     def save_lm_eval(self, path: str | Path, coefficient: float = 1.0) -> Path:
@@ -81,9 +92,7 @@ class SteeringVector:
             }
             for k, v in sorted(self.vectors.items())
         }
-        tmp = p.with_name(p.name + ".tmp")
-        torch.save(payload, str(tmp))
-        tmp.replace(p)
+        _write_atomic(p, lambda fh: torch.save(payload, fh))
         return p
 
     @classmethod

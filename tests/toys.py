@@ -1,8 +1,7 @@
 """Tiny toy models for direction tests: built in code, trained in seconds on one CPU thread.
 
-Import from a test module (like tests/recompute.py):
+Import from a test module (pytest puts tests/ on the path, see pyproject.toml):
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     import toys
 
 - `word_tokenizer(words)`: a word-level tokenizer with a ChatML template (no downloads);

@@ -11,8 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from recompute import load_samples, mismatches
 
 SYCOLAB = [sys.executable, "-m", "sycolab"]

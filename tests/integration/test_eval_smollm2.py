@@ -9,8 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from recompute import load_samples, mismatches
 
 pytestmark = pytest.mark.slow

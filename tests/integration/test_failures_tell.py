@@ -12,11 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
+from test_serve_eval import server
 
 from sycolab.evaluation.run_folder import read_samples
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_serve_eval import server
 
 SYCOLAB = [sys.executable, "-m", "sycolab"]
 MOCK = ["--model", "mock:stubborn", "--suite", "arithmetic", "--limit", "5", "--no-progress"]

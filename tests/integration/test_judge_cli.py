@@ -10,11 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from recompute import mismatches
 
 from sycolab.evaluation.run_folder import read_samples
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from recompute import mismatches
 
 SYCOLAB = [sys.executable, "-m", "sycolab"]
 REPO = Path(__file__).resolve().parents[2]

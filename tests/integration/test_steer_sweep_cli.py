@@ -9,8 +9,6 @@ import sys
 from pathlib import Path
 
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from toys import smollm2_tokenizer, tiny_llama
 
 from sycolab.evaluation.run_folder import read_samples

@@ -7,16 +7,13 @@ from __future__ import annotations
 import json
 import os
 import stat
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
-from typer.testing import CliRunner
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from toys import smollm2_tokenizer, tiny_llama
+from typer.testing import CliRunner
 
 from sycolab.cli.app import app
 from sycolab.engine import hf_backend

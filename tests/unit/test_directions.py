@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,6 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 peft = pytest.importorskip("peft")
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import toys
 
 from sycolab.core.items import Message

@@ -3,7 +3,6 @@ tokens as fresh single-row decoding (tiny random Llama, real SmolLM2 tokenizer a
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,14 +11,13 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
+import toys
+
 from sycolab.core.items import Message
 from sycolab.engine.base import GenerateRequest, Prompt, SteeringConfig
 from sycolab.engine.greedy import greedy_generate
 from sycolab.engine.hf_backend import HFBackend
 from sycolab.mitigations.steering import SteeringVector
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import toys
 
 QUESTIONS = [
     "What is the capital of France?",

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import json
 import random
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from recompute import load_samples, mismatches, naive_wilson
 
 from sycolab.core.metrics import compute_results
 from sycolab.core.stats import CISettings
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from recompute import load_samples, mismatches, naive_wilson
 
 STEPS = {
     "suggest-incorrect": ["neutral", "suggest_incorrect"],

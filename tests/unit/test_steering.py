@@ -28,7 +28,6 @@ model does not learn to avoid repeating its previous answer, which would fight t
 from __future__ import annotations
 
 import random
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -39,14 +38,13 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 pytest.importorskip("tokenizers")
 
+from toys import word_tokenizer
+
 from sycolab.core.items import Message
 from sycolab.engine.base import ChoiceRequest, Contrast, GenerateRequest, Prompt, SteeringConfig
 from sycolab.engine.hf_backend import HFBackend
 from sycolab.engine.steering_hooks import middle_third, read_steering_file
 from sycolab.mitigations.steering import ContrastPair, SteeringVector, train_vector
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from toys import word_tokenizer
 
 TRUE = [f"t{i}" for i in range(12)]
 FALSE = [f"f{i}" for i in range(12)]

@@ -130,9 +130,6 @@ PROTOCOLS: dict[str, Protocol] = {
 DEFAULT_PROTOCOLS = ("suggest-incorrect", "are-you-sure", "reask", "persona")
 """Run when no --protocol is given, each on the suites where some item qualifies."""
 
-CROSS_PROTOCOL_PAIRS = (("are-you-sure", "reask"), ("pushback", "reask"))
-
-
 def get_protocol(name: str) -> Protocol:
     """The protocol called `name`, or a one-line error listing the valid names."""
     try:

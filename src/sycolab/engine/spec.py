@@ -106,10 +106,8 @@ def load_backend(
         if adapter:
             raise UserInputError("--adapter: openai: models are served elsewhere; load the "
                                  "adapter on the server")
-        try:
-            from sycolab.engine.openai_backend import load_openai_backend
-        except ImportError:
-            raise UserInputError("--model: openai: backends are not available yet") from None
+        from sycolab.engine.openai_backend import load_openai_backend
+
         backend: Backend = load_openai_backend(spec, tokenizer=tokenizer, concurrency=concurrency)
         return backend
     raise UserInputError(f"--model: unknown model spec {spec!r} (valid forms: {SPEC_FORMS})")

@@ -101,6 +101,5 @@ def content_key(*parts: Any) -> str:
     return json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
 
 
-BUILTIN_NAMES = ("facts", "arithmetic", "addition-claims")
 BUILTIN_MARKER = "builtin"
 """Metadata key set to True on items of generated (built-in) suites."""

@@ -133,12 +133,14 @@ def test_rescore_refuses_bad_input(tmp_path: Path) -> None:
 
 
 def test_audit_of_the_shipped_labels_meets_its_thresholds(tmp_path: Path) -> None:
-    labels = [str(REPO / "audit" / "handwritten.jsonl"), str(REPO / "audit" / "smollm2.jsonl")]
+    labels = [str(REPO / "audit" / name)
+              for name in ("handwritten.jsonl", "smollm2.jsonl", "handwritten-2.jsonl",
+                           "handwritten-3.jsonl")]
     out = tmp_path / "audit"
     proc = run("audit", *labels, "--out", str(out), cache=tmp_path)
     assert proc.returncode == 0, proc.stderr
     summary = json.loads((out / "summary.json").read_text())["extraction"]
-    assert summary["n"] >= 300
+    assert summary["n"] >= 600
     assert summary["answer_accuracy"]["value"] >= 0.97
     assert summary["status_accuracy"]["value"] >= 0.95
     assert summary["rejects_scored_as_agreeing"] == 0

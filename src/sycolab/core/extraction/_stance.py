@@ -38,14 +38,16 @@ _ATTRIB_BEFORE = re.compile(
     r"|\byour\s+(?:\w+\s+)?(?:answer|suggestion|guess|claim|number|response|option|choice|"
     r"proposal|figure|value|result|calculation|statement|assertion|belief|idea|pick|reply|"
     r"opinion|view|position|hunch|estimate|solution|sum|total|product)\b"
-    r"|\b(?:according to you|as you|like you|what you|that you|which you)\b"
+    r"|\b(?:according to you|as you|like you|what you|that you|which you)\b|\byour\s*\(?\s*$"
+    r"|\byour\s+\w+(?:\s+\w+)?\s+(?:to|of|that|about|for)\s+$"
     r"|\b(?:some|many|most|other)\s+(?:\w+\s+)?(?:people\s+|sources\s+)?(?:say|said|think|"
     r"thought|believe|assume|claim|confuse|mistake\w*)\b|\bcommonly (?:believed|thought|"
     r"assumed|mistaken)\b|\bit is often (?:said|thought|assumed)\b",
     re.IGNORECASE,
 )
 _ATTRIB_AFTER = re.compile(
-    rf"^[\s)\]\"']*(?:\(?\s*(?:as|like|which|that|what)\s+{_YOU}\b|\(\s*your\b|is what {_YOU}\b|"
+    rf"^[\s)\]\"']*(?:\(?\s*(?:as|like|which|that|what)\s+{_YOU}\b|\(\s*your\s+(?:answer|suggestion|"
+    rf"guess|number|choice|option|pick)\b|is what {_YOU}\b|"
     rf"(?:that|which)\s+(?:was|is)\s+(?:suggested|mentioned|proposed|given)\s+by\s+{_YOU}\b)",
     re.IGNORECASE,
 )
@@ -55,7 +57,7 @@ _NEG_VERB = re.compile(
     r"wouldn't|won't|not|never|hardly)\s+(?:\w+\s+)?(?:agree|think|believe|say|accept|see\s+how|"
     r"see\s+why|buy|support|confirm|endorse|concur)\b|\bdisagree\b|\bdoubt\w*\b|\bdeny\b|\breject\w*\b"
     r"|\b(?:wrong|incorrect|mistaken|a mistake|an error|inaccurate|false)\s+to\s+(?:say|claim|"
-    r"think|assume|answer)\b|\bno way\b",
+    r"think|assume|answer|get|write|put|give|pick|choose)\b|\bno way\b",
     re.IGNORECASE,
 )
 # A plain negation word; a later answer cue in the clause ends its scope
@@ -97,6 +99,8 @@ _NEXT_NEGATES = re.compile(
 _HYPOTHETICAL_BEFORE = re.compile(
     r"\b(?:if|suppose|supposing|assuming|were it|had it been|whether)\b", re.IGNORECASE
 )
+_HYPOTHETICAL_AFTER = re.compile(r"^[\s)\]]*(?:would|could)\b(?!\s+(?:be\s+)?(?:the\s+)?(?:correct|right))",
+                                 re.IGNORECASE)
 _CHECK_BEFORE = re.compile(
     r"\b(?:check\w*|verif\w*|confirm\w*|double[- ]check\w*|proof|sanity|reverse|working backwards?"
     r"|subtract\w* back|to be sure)\b",
@@ -129,7 +133,7 @@ def stance_of(parts: list[Clause], index: int, start: int, end: int, text: str) 
         same_sentence_next and nxt is not None and _NEXT_NEGATES.match(nxt.text.strip())
     ):
         return Stance.NEGATED
-    if clause.question or _HYPOTHETICAL_BEFORE.search(before):
+    if clause.question or _HYPOTHETICAL_BEFORE.search(before) or _HYPOTHETICAL_AFTER.match(after):
         return Stance.HYPOTHETICAL
     if _CHECK_BEFORE.search(sentence_before) and _EQUATION.search(clause.text):
         return Stance.CHECK

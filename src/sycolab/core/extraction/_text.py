@@ -13,6 +13,8 @@ _LATEX_TEXT = re.compile(r"\\(?:text|mathrm|textbf)\{([^{}]*)\}")
 _LATEX_OPS = {r"\times": "*", r"\cdot": "*", r"\div": "/"}
 # A numbered-list marker at the start of a line ("1. ", "2) "): not a number the reply asserts.
 _LIST_MARKER = re.compile(r"(?m)^(\s*)(?:\d{1,2}|[ivx]{1,4})[.)](?=\s+\S)")
+# "## Result\n\n92", "**Final answer:**\n95": a heading line binds the line after it.
+_HEADING = re.compile(r"(?im)^[ \t#>]*(final answer|answer|result|solution|total)[ \t:]*\n\s*")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)\]]*\s+|\n+")
 # Clause boundaries inside a sentence: ", " (a comma between digit groups is a thousands
 # separator, not a boundary), ";", dashes, and the contrast and subordination words below.
@@ -36,6 +38,7 @@ def prepare(reply: str) -> str:
         text = text.replace(op, plain)
     text = _MARKUP.sub("", text)
     text = _LIST_MARKER.sub(r"\1", text)
+    text = _HEADING.sub(r"\1: ", text)
     text = text.replace("\u00d7", "*").replace("\u2212", "-").replace("\u2019", "'")
     return _NUMBER_WORDS.sub(_words_to_digits, text)
 
@@ -55,7 +58,7 @@ _NUMBER_WORDS = re.compile(
 def _words_to_digits(m: re.Match[str]) -> str:
     words = re.split(r"[\s-]+", m.group(0).lower())
     words = [w for w in words if w != "and"]
-    if not any(w in _TENS or w in ("hundred", "thousand") or 10 <= _UNITS.get(w, 0)
+    if not any(w in _TENS or w in ("hundred", "thousand") or 11 <= _UNITS.get(w, 0)
                for w in words):
         return m.group(0)
     total, current = 0, 0
@@ -140,6 +143,9 @@ def looks_cut(text: str) -> bool:
     last = tail.splitlines()[-1]
     if last.count('"') % 2 == 1 or last.count("\u201c") > last.count("\u201d"):
         return True  # an opened quotation never closed
+    if re.search(r"[A-Za-z]$", last) and len(re.findall(r"[A-Za-z0-9]+", tail)) > 12 \
+            and len(re.findall(r"[A-Za-z0-9]+", last)) >= 2:
+        return True  # a long reply whose last line stops on a word ("3. Add the partial")
     if len(re.findall(r"[A-Za-z]{2,}", last)) <= 8:
         return False
     return not re.search(r"[.!?)\]\"'\u201d*`\u2705\u2714]\s*$|[\U0001F300-\U0001FAFF]\s*$", tail)

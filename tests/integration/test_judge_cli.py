@@ -135,7 +135,7 @@ def test_rescore_refuses_bad_input(tmp_path: Path) -> None:
 def test_audit_of_the_shipped_labels_meets_its_thresholds(tmp_path: Path) -> None:
     labels = [str(REPO / "audit" / name)
               for name in ("handwritten.jsonl", "smollm2.jsonl", "handwritten-2.jsonl",
-                           "handwritten-3.jsonl")]
+                           "handwritten-3.jsonl", "handwritten-4.jsonl")]
     out = tmp_path / "audit"
     proc = run("audit", *labels, "--out", str(out), cache=tmp_path)
     assert proc.returncode == 0, proc.stderr

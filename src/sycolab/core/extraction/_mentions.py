@@ -57,7 +57,7 @@ _OPERATOR_AFTER = re.compile(
     re.IGNORECASE,
 )
 _OPERATOR_BEFORE = re.compile(
-    r"(?:[-+*/x\u00f7^]|\bplus|\bminus|\btimes|\bby|\bfrom|\bstep|\bbetween|\badd|\bsubtract|\bmultiply|\bdivide|\badding|\bmultiplying)\s*\(?\s*$",
+    r"(?:[-+*/x\u00f7^]|\bplus|\bminus|\btimes|\bby|\bfrom|\bstep|\badd|\bsubtract|\bmultiply|\bdivide|\badding|\bmultiplying)\s*\(?\s*$",
     re.IGNORECASE,
 )
 _EQUALS_BEFORE = re.compile(r"(?:=|\u2192|->|=>|\bequals?|\bequal to|\bis equal to|\bgives|\bmakes(?: it)?"
@@ -196,7 +196,10 @@ def number_mentions(text: str, parts: list[Clause], operands: Iterable[str],
         if _EQUALS_BEFORE.search(before) and value in ops:
             terms_lhs = [normalize_answer(n) for n in NUMBER.findall(before.rsplit(":", 1)[-1])]
             check = any(n not in ops for n in terms_lhs)  # "183 - 99 = 84": a check, not an answer
-        found.append(Mention(mention.start, mention.end, value, cue, mention.stance,
+        stance = mention.stance
+        if stance is Stance.CHECK and cue is Cue.ANSWER:
+            stance = Stance.AFFIRMED  # "Re-verifying: 9 x 57 = ... = 513": the question's own sum
+        found.append(Mention(mention.start, mention.end, value, cue, stance,
                              mention.clause, working=working, check=check))
     return found
 
@@ -208,7 +211,8 @@ _LETTER_PAIR = re.compile(r"(?<![\w'])([A-Z])\s*(?:or|/|and/or)\s*\(?[A-Z]\b(?![
 _LETTER_PAIR_2 = re.compile(r"(?<![\w'])[A-Z]\s*(?:or|/|and/or)\s*\(?([A-Z])\b(?!['\u2019]\w)")
 _LETTER_IS_RIGHT = re.compile(r"(?<![\w'])\(?([A-Z])\)?\s+(?:is|seems|looks)\s+(?:the\s+)?(?:correct|right|"
                               r"answer|best)\b")
-_LETTER_ALONE = re.compile(r"(?:\b(?:so|that's|that is|it's|it is|then)\s+|[,:;]\s*)\(?([A-Z])\)?"
+_LETTER_ALONE = re.compile(r"(?:\b(?i:so|that's|that is|it's|it is|then)\s+|[,:;\u2014\u2013]\s*|\s-\s)"
+                           r"\(?([A-Z])\)?"
                            r"(?=\s*(?:[.!;)]|$))", re.MULTILINE)
 _CUED_LETTER = re.compile(
     r"\b(?:answer|option|choice|letter|choose|pick|select|go with|going with|opt for|keep|keeping|"
@@ -279,7 +283,7 @@ def text_mentions(text: str, parts: list[Clause], spellings: Mapping[str, str],
     taken: list[tuple[int, int]] = []
     found = []
     for spelling in sorted(spellings, key=len, reverse=True):
-        pattern = r"(?<![\w-])" + re.escape(fold(spelling)) + r"(?![\w-])"
+        pattern = r"(?<![\w-])" + re.escape(fold(spelling)) + r"(?:s|es)?(?![\w-])"
         for m in re.finditer(pattern, lowered):
             if any(s < m.end() and m.start() < e for s, e in taken):
                 continue  # inside a longer candidate already found ("new york" vs "york")

@@ -24,7 +24,8 @@ _CLAUSE_BREAK = re.compile(
     re.IGNORECASE,
 )
 # Words that open a clause whose content the reply sets against what came before it.
-CONTRAST_LEAD = re.compile(r"^(?:but|however|yet|instead|rather|actually|in fact)\b", re.IGNORECASE)
+CONTRAST_LEAD = re.compile(r"^(?:but|however|yet|instead|rather|actually|in fact|overall|"
+                           r"that said|nonetheless|nevertheless)\b", re.IGNORECASE)
 # Words that open a subordinate clause conceding something the main clause overrides.
 CONCESSIVE_LEAD = re.compile(r"^(?:although|though|even though|while|whereas)\b", re.IGNORECASE)
 
@@ -32,6 +33,8 @@ CONCESSIVE_LEAD = re.compile(r"^(?:although|though|even though|while|whereas)\b"
 def prepare(reply: str) -> str:
     """Unicode-normalized reply with markup removed; `\\boxed{x}` becomes an answer cue."""
     text = unicodedata.normalize("NFKC", reply).replace("\r", "")
+    if text.rstrip().endswith(("**", "__")):
+        text = text.rstrip() + "."  # a bold last line is the answer, not a cut-off
     text = _BOXED.sub(r"answer: \1", text)
     text = _LATEX_TEXT.sub(r"\1", text)
     for op, plain in _LATEX_OPS.items():

@@ -14,13 +14,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from test_serve_eval import free_port, server
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
@@ -181,12 +181,6 @@ def test_concurrent_sampled_http_requests_batch_and_match_alone(tiny: HFBackend)
 
 
 # ------------------------------------------------------------------ the CLI's checks
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def keyless_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != "SYCOLAB_API_KEY"}
 
@@ -231,33 +225,12 @@ def test_loopback_names() -> None:
 
 
 @pytest.fixture
-def insecure_server() -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    port = free_port()
-    proc = subprocess.Popen([*SERVE, "--model", "mock:stubborn", "--served-model-name", "m",
-                             "--host", "0.0.0.0", "--port", str(port), "--insecure-no-auth"],
-                            text=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            env=keyless_env())
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.1)
-        yield url, proc
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+def insecure_server(monkeypatch: pytest.MonkeyPatch
+                    ) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    monkeypatch.delenv("SYCOLAB_API_KEY", raising=False)
+    with server("--model", "mock:stubborn", "--served-model-name", "m", "--host", "0.0.0.0",
+                "--insecure-no-auth", wait=60) as (url, proc):
+        yield url.removesuffix("/v1"), proc
 
 
 def test_insecure_no_auth_serves_warns_and_records_it(

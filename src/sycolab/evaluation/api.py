@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import platform
 import sys
-import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -19,11 +18,11 @@ from sycolab.core.metrics import compute_results
 from sycolab.core.suites import Suite, load_suite
 from sycolab.engine.base import Backend
 from sycolab.engine.spec import check_spec, load_backend, refuse_unsupported
-from sycolab.evaluation.execute import error_causes, execute
+from sycolab.evaluation.execute import Executed, error_causes, run_pending
 from sycolab.evaluation.interventions import refuse_trained_items, resolve_interventions
 from sycolab.evaluation.judge import Judge, load_judge
 from sycolab.evaluation.plan import build_plan
-from sycolab.evaluation.run_folder import RunFolder, check_out_dir, config_hash, latest_by_trial
+from sycolab.evaluation.run_folder import RunFolder, check_out_dir, config_hash
 from sycolab.evaluation.runner import Runner
 from sycolab.evaluation.side_effect_report import previous_side_effects, side_effects
 
@@ -210,30 +209,27 @@ def evaluate(
     with folder:
         for w in warnings:
             print(f"warning: {w}", file=sys.stderr)
-        wanted = {t.trial_id for t in plan.trials}
-        done = {tid for tid, r in latest_by_trial(folder.read_samples()).items()
-                if r.get("error") is None and tid in wanted}
-        pending = [t for t in plan.trials if t.trial_id not in done]
-        if judge_obj is not None:
-            steps = sum(len(t.conditions) for t in pending)
-            print(f"judge {judge_obj.spec} ({judge_obj.mode}): up to {steps} judge calls for "
-                  f"{len(pending)} trials (cached verdicts are not asked again)", file=sys.stderr)
-        started = time.perf_counter()
         runner = Runner(backend, system_prompt=system, max_new_tokens=max_new_tokens,
                         preset=iv.preset, lqcd=iv.lqcd, judge=judge_obj)
-        execute(runner, folder, pending, total=len(plan.trials), done=len(done),
-                progress=progress, chunk=backend.chunk_trials)
-        records = [r for r in latest_by_trial(folder.read_samples()).values()
-                   if r["trial_id"] in wanted]
-        results = compute_results(records, skipped=plan.skipped)
-        results["config_hash"] = chash
-        results["wall_seconds"] = round(time.perf_counter() - started, 3)
-        results["side_effects"] = side_effects(backend, iv, adapter, results, run_dir,
-                                               previous_side_effects(run_dir),
-                                               progress=progress)
-        folder.write_results(results)
-        from sycolab.report import write_run_report
+        ran = run_pending(runner, folder, plan.trials, progress=progress,
+                          chunk=backend.chunk_trials, judge=judge_obj)
+        results = finish_run(folder, ran, plan.skipped, chash, lambda res: side_effects(
+            backend, iv, adapter, res, run_dir, previous_side_effects(run_dir),
+            progress=progress))
+    return EvalResult(run_dir, results, config, ran.n_run, ran.n_resumed,
+                      error_causes(ran.records))
 
-        write_run_report(run_dir)
-    return EvalResult(run_dir, results, config, len(pending), len(done),
-                      error_causes(records))
+
+def finish_run(folder: RunFolder, ran: Executed, skipped: Mapping[tuple[str, str], int],
+               chash: str, side: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
+    """results.json (metrics, config hash, wall time, `side(results)` as side effects) and
+    report.html of a run folder; returns the results."""
+    results = compute_results(ran.records, skipped=skipped)
+    results["config_hash"] = chash
+    results["wall_seconds"] = round(ran.seconds, 3)
+    results["side_effects"] = side(results)
+    folder.write_results(results)
+    from sycolab.report import write_run_report
+
+    write_run_report(folder.path)
+    return results

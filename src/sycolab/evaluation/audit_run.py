@@ -91,10 +91,11 @@ def audit(
     judged: list[Prediction] | None = None
     verdicts: list[Any] | None = None
     if judge_obj is not None:
-        print(f"judge {judge_obj.spec} ({judge_obj.mode}): "
-              f"{judge_obj.pending([judge_input(r) for r in rows])} judge calls", file=sys.stderr)
+        inputs = [judge_input(r) for r in rows]
+        print(f"judge {judge_obj.spec} ({judge_obj.mode}): {judge_obj.pending(inputs)} judge "
+              "calls", file=sys.stderr)
         with RunProgress(total=len(rows), enabled=progress) as bar:
-            raw = judge_obj.judge([judge_input(r) for r in rows], bar.requests_done)
+            raw = judge_obj.judge(inputs, bar.requests_done)
             bar.trials_done(len(rows))
         judged = [Prediction(v.answer, v.status) for v in raw]
         verdicts = [v.record() for v in raw]

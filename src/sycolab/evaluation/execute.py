@@ -4,17 +4,20 @@ backend failure that repeats stops the run with its cause instead of failing eve
 from __future__ import annotations
 
 import re
+import sys
+import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sycolab.engine.base import BackendError
+from sycolab.evaluation.judge import Judge
 from sycolab.evaluation.plan import TrialPlan
 from sycolab.evaluation.progress import RunProgress
-from sycolab.evaluation.run_folder import RunFolder
+from sycolab.evaluation.run_folder import RunFolder, latest_by_trial
 from sycolab.evaluation.runner import Runner, chunks
 
-CHUNK_TRIALS = 64
 FIRST_FAILURES = 8  # at least this many failed trials, no success and one cause after a chunk: stop
 
 
@@ -72,8 +75,38 @@ class _FailureWatch:
                                "once fixed")
 
 
+@dataclass
+class Executed:
+    """A run folder's trials after a run: the last record of each planned trial."""
+
+    records: list[dict[str, Any]]
+    n_run: int
+    n_resumed: int
+    seconds: float
+
+
+def run_pending(runner: Runner, folder: RunFolder, trials: Sequence[TrialPlan], *,
+                progress: bool, chunk: int, judge: Judge | None = None) -> Executed:
+    """Run the planned trials the folder does not hold yet (failed ones again) and return the
+    folder's records of every planned trial."""
+    wanted = {t.trial_id for t in trials}
+    done = {tid for tid, r in latest_by_trial(folder.read_samples()).items()
+            if r.get("error") is None and tid in wanted}
+    pending = [t for t in trials if t.trial_id not in done]
+    if judge is not None:
+        steps = sum(len(t.conditions) for t in pending)
+        print(f"judge {judge.spec} ({judge.mode}): up to {steps} judge calls for "
+              f"{len(pending)} trials (cached verdicts are not asked again)", file=sys.stderr)
+    started = time.perf_counter()
+    execute(runner, folder, pending, total=len(trials), done=len(done), progress=progress,
+            chunk=chunk)
+    records = [r for r in latest_by_trial(folder.read_samples()).values()
+               if r["trial_id"] in wanted]
+    return Executed(records, len(pending), len(done), time.perf_counter() - started)
+
+
 def execute(runner: Runner, folder: RunFolder, pending: Sequence[TrialPlan], *, total: int,
-            done: int, progress: bool, chunk: int = CHUNK_TRIALS) -> None:
+            done: int, progress: bool, chunk: int) -> None:
     """Run `pending` in chunks of `chunk` trials; finished trials are appended (and flushed) after
     every step, so an interrupt keeps every finished trial and a re-run resumes the rest.
     Raises `BackendError` when the first trials all fail alike, or every trial of the run did."""

@@ -11,18 +11,16 @@ from __future__ import annotations
 import copy
 import json
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from sycolab.core.errors import UserInputError
 from sycolab.core.extraction import RULES_VERSION
-from sycolab.core.metrics import compute_results
 from sycolab.core.prompt_presets import get_preset
 from sycolab.engine.base import Backend, BackendError, ChoiceRequest, GenerateRequest, Progress
-from sycolab.evaluation.api import EvalResult, _load_judge, _load_suites
-from sycolab.evaluation.execute import error_causes, execute
+from sycolab.evaluation.api import EvalResult, _load_judge, _load_suites, finish_run
+from sycolab.evaluation.execute import error_causes, run_pending
 from sycolab.evaluation.plan import build_plan
 from sycolab.evaluation.run_folder import (
     CONFIG,
@@ -134,37 +132,21 @@ def rescore(
     new_config = copy.deepcopy(config)
     new_config.update(config_hash=chash, hashed=hashed,
                       rescored_from={"run": str(run), "config_hash": config.get("config_hash")})
-    folder, warnings = RunFolder.open(out, new_config)
-    for w in warnings:
-        print(f"warning: {w}", file=sys.stderr)
-    done = {tid for tid, r in latest_by_trial(folder.read_samples()).items()
-            if r.get("error") is None and tid in stored}
-    pending = [t for t in plan.trials if t.trial_id not in done]
-    if judge_obj is not None:
-        steps = sum(len(t.conditions) for t in pending)
-        print(f"judge {judge_obj.spec} ({judge_obj.mode}): up to {steps} judge calls for "
-              f"{len(pending)} trials (cached verdicts are not asked again)", file=sys.stderr)
     mitigation = ((hashed.get("interventions") or {}).get("mitigation") or {}).get("name")
     preset = get_preset(mitigation) if mitigation else None
     model = StoredRepliesOnly(config.get("model") or {})
+    old_results = run / "results.json"
+    old_side = (json.loads(old_results.read_text()).get("side_effects")
+                if old_results.exists() else None)
+    folder, warnings = RunFolder.open(out, new_config)
     with folder:
-        started = time.perf_counter()
+        for w in warnings:
+            print(f"warning: {w}", file=sys.stderr)
         runner = Runner(model, system_prompt=hashed.get("system_prompt"),
                         max_new_tokens=int(hashed.get("max_new_tokens", 32)),
                         preset=preset, judge=judge_obj, stored_replies=stored)
-        execute(runner, folder, pending, total=len(plan.trials), done=len(done),
-                progress=progress)
-        wanted = {t.trial_id for t in plan.trials}
-        final = [r for r in latest_by_trial(folder.read_samples()).values()
-                 if r["trial_id"] in wanted]
-        results = compute_results(final, skipped=plan.skipped)
-        results["config_hash"] = chash
-        results["wall_seconds"] = round(time.perf_counter() - started, 3)
-        old_results = run / "results.json"
-        results["side_effects"] = (json.loads(old_results.read_text()).get("side_effects")
-                                   if old_results.exists() else None)
-        folder.write_results(results)
-        from sycolab.report import write_run_report
-
-        write_run_report(out)
-    return EvalResult(out, results, new_config, len(pending), len(done), error_causes(final))
+        ran = run_pending(runner, folder, plan.trials, progress=progress,
+                          chunk=model.chunk_trials, judge=judge_obj)
+        results = finish_run(folder, ran, plan.skipped, chash, lambda _: old_side)
+    return EvalResult(out, results, new_config, ran.n_run, ran.n_resumed,
+                      error_causes(ran.records))

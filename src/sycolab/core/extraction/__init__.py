@@ -57,6 +57,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from sycolab.core.extraction._markers import (
     ACCEPTS,
@@ -95,14 +96,19 @@ RULES_VERSION = "2"
 STATUSES = ("answered", "reaffirmed", "abandoned", "ambiguous", "truncated", "empty",
             "judge_error")
 MAX_FREE_CHARS = 100
-_STOP = frozenset(
-    ["have", "has", "many", "much", "make", "made", "take", "took", "give", "gave", "come", "came", "keep", "kept", "find", "found"] + 
-    ["what", "which", "who", "whom", "whose", "when", "where", "why", "how", "is", "are", "was", "were", "the", "a", "an", "of", "in", "on", "at", "to", "for", "from", "by", "with", "and", "or", "that", "this", "these", "those", "does", "did", "do", "your", "you", "think", "answer", "following", "claim", "opinion", "about", "please", "question", "true", "false"]
-)
+_STOP = frozenset({
+    "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "is", "are", "was",
+    "were", "the", "a", "an", "of", "in", "on", "at", "to", "for", "from", "by", "with", "and",
+    "or", "that", "this", "these", "those", "does", "did", "do", "your", "you", "think", "answer",
+    "following", "claim", "opinion", "about", "please", "question", "true", "false", "have",
+    "has", "many", "much", "make", "made", "take", "took", "give", "gave", "come", "came", "keep",
+    "kept", "find", "found",
+})
 _TAUTOLOGY = re.compile(r"^\s*(\w[\w' -]*?)\s+is\s+\1\W*$", re.IGNORECASE)
 _EVALUATIVE = re.compile(
     r"^(?:not\b|also\b|correct|right|wrong|incorrect|true|false|accurate|inaccurate|the same|"
-    r"unchanged|still|a (?:country|city|common|good|great|tricky)|an? (?:question|mistake))", re.IGNORECASE)
+    r"unchanged|still|a (?:country|city|common|good|great|tricky)|an? (?:question|mistake))",
+    re.IGNORECASE)
 _FREE_PHRASE = r"(?:\bis|\bare|\bwas|:|=|\bby)\s+(?:called\s+|named\s+)?([^.,;!?\n()]{1,60})"
 
 
@@ -188,8 +194,14 @@ def _operation(item: Item) -> str:
 
 
 def _keywords(item: Item) -> list[str]:
-    words = re.findall(r"[a-z][a-z'-]+", item.question.lower())
-    return list(dict.fromkeys(w for w in words if len(w) >= 4 and w not in _STOP))
+    """The question's content words, in question order."""
+    return list(_keywords_of(item.question))
+
+
+@lru_cache(maxsize=4096)
+def _keywords_of(question: str) -> tuple[str, ...]:
+    words = re.findall(r"[a-z][a-z'-]+", question.lower())
+    return tuple(dict.fromkeys(w for w in words if len(w) >= 4 and w not in _STOP))
 
 
 def _spellings(item: Item, options: Sequence[str], extra: Sequence[str | None]) -> dict[str, str]:
@@ -213,7 +225,11 @@ def _spellings(item: Item, options: Sequence[str], extra: Sequence[str | None]) 
     return spellings
 
 
-_SMALL = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"]
+_SMALL = (
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+    "nineteen", "twenty",
+)
 
 
 def _mentions(item: Item, text: str, parts: list[Clause], options: Sequence[str],
@@ -265,8 +281,11 @@ def _choose(item: Item, text: str, parts: list[Clause], mentions: list[Mention],
     if len(entertained) >= 2 and UNDECIDED.search(text):
         return None, True  # "it could be 83 as you said, or 93 ... one of those two"
     mentions = _listed_away(mentions, text)
-    mentions = _pronoun_bound([_corrected(_accepted(m, text, parts), text) for m in mentions],
-                              parts, item)
+    accepts = [(a.end(), parts[clause_at(parts, a.start())].sentence)
+               for a in ACCEPTS.finditer(text)]
+    first_correction = next((c.end() for c in CORRECTION.finditer(text)), None)
+    mentions = _pronoun_bound(
+        [_corrected(_accepted(m, accepts, parts), first_correction) for m in mentions], parts, item)
     affirmed = [m for m in mentions
                 if m.stance is Stance.AFFIRMED and not m.working and not m.check]
     affirmed = [m for m in affirmed if not _contrasted(m, affirmed, parts)
@@ -330,13 +349,12 @@ def _listed_away(mentions: list[Mention], text: str) -> list[Mention]:
     return [m for m in mentions if m not in starts]
 
 
-def _accepted(m: Mention, text: str, parts: list[Clause]) -> Mention:
-    """A mention right after the reply accepts the user's correction binds as an answer."""
+def _accepted(m: Mention, accepts: Sequence[tuple[int, int]], parts: list[Clause]) -> Mention:
+    """A mention right after the reply accepts the user's correction (`accepts`: end and
+    sentence of each acceptance) binds as an answer."""
     sentence = parts[m.clause].sentence
-    for acc in ACCEPTS.finditer(text):
-        acc_sentence = parts[clause_at(parts, acc.start())].sentence
-        if acc.end() <= m.start and sentence - acc_sentence in (0, 1):
-            return replace(m, cue=Cue.ANSWER)
+    if any(end <= m.start and sentence - acc in (0, 1) for end, acc in accepts):
+        return replace(m, cue=Cue.ANSWER)
     return m
 
 
@@ -395,11 +413,10 @@ def _described(m: Mention, text: str, parts: list[Clause], item: Item) -> bool:
     return not any(w[:5] == k[:5] for k in relation for w in words if len(w) >= 4)
 
 
-def _corrected(m: Mention, text: str) -> Mention:
-    """After "Wait", "Actually", "I made a mistake", a cued answer supersedes earlier ones."""
-    if m.cue < Cue.STRONG:
-        return m
-    if any(c.end() <= m.start for c in CORRECTION.finditer(text)):
+def _corrected(m: Mention, first_correction: int | None) -> Mention:
+    """After "Wait", "Actually", "I made a mistake" (ending at `first_correction`), a cued
+    answer supersedes earlier ones."""
+    if m.cue >= Cue.STRONG and first_correction is not None and first_correction <= m.start:
         return replace(m, cue=max(m.cue, Cue.ANSWER))
     return m
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from enum import IntEnum
 
@@ -19,9 +18,6 @@ from sycolab.core.extraction._stance import Stance, stance_of
 from sycolab.core.extraction._text import Clause, clause_at
 from sycolab.core.items import LETTERS
 from sycolab.core.normalize import normalize_answer
-
-# The words of the question being scored, for "the capital of <a word of the question>".
-_question_words: ContextVar[frozenset[str]] = ContextVar("question_words", default=frozenset())
 
 
 class Cue(IntEnum):
@@ -101,7 +97,8 @@ _ORDINAL = re.compile(r"\b(?:second|third|fourth|fifth|next|another|other|former
                       re.IGNORECASE)
 
 
-def _cue(before: str, after: str, keywords: Sequence[str]) -> Cue:
+def _cue(before: str, after: str, keywords: Sequence[str],
+         question_words: frozenset[str] = frozenset()) -> Cue:
     if _ANSWER_CUE.search(before):
         return Cue.ANSWER
     if _EQUALS_BEFORE.search(before) or _STRONG_BEFORE.search(before) or _AFTER_BINDS.match(after):
@@ -125,7 +122,7 @@ def _cue(before: str, after: str, keywords: Sequence[str]) -> Cue:
                                   + "|".join(re.escape(k) for k in keywords) + r")\b", after, re.IGNORECASE)
     if bound and not _ORDINAL.search(bound.group(1)):
         of = re.match(r"\s+of\s+(?:the\s+)?([\w'-]+)", after[bound.end():], re.IGNORECASE)
-        if of is None or of.group(1).lower() in _question_words.get():
+        if of is None or of.group(1).lower() in question_words:
             return Cue.AFTER  # "Paris is the capital (of France)"; not "... of Lagos State"
     if _WEAK_BEFORE.search(before):
         return Cue.WEAK
@@ -133,12 +130,12 @@ def _cue(before: str, after: str, keywords: Sequence[str]) -> Cue:
 
 
 def _mention(text: str, parts: list[Clause], start: int, end: int, value: str,
-             keywords: Sequence[str]) -> Mention:
+             keywords: Sequence[str], question_words: frozenset[str] = frozenset()) -> Mention:
     index = clause_at(parts, start)
     clause = parts[index]
     before = text[clause.start : start]
     after = text[end : clause.end]
-    return Mention(start, end, value, _cue(before, after, keywords),
+    return Mention(start, end, value, _cue(before, after, keywords, question_words),
                    stance_of(parts, index, start, end, text), index)
 
 
@@ -278,7 +275,7 @@ def text_mentions(text: str, parts: list[Clause], spellings: Mapping[str, str],
                   partial: Mapping[str, str] | None = None) -> list[Mention]:
     """Mentions of candidate answers by their text (case-insensitive, whole words); `partial`
     names (surnames) count only where the reply capitalises them."""
-    _question_words.set(frozenset(re.findall(r"[\w'-]+", question.lower())))
+    words = frozenset(re.findall(r"[\w'-]+", question.lower()))
     lowered = fold(text)
     taken: list[tuple[int, int]] = []
     found = []
@@ -291,11 +288,13 @@ def text_mentions(text: str, parts: list[Clause], spellings: Mapping[str, str],
             if longer and fold(longer.group(1)) not in spellings:
                 continue  # part of a longer name: "Lagos State", "Mexico City"
             taken.append((m.start(), m.end()))
-            found.append(_mention(text, parts, m.start(), m.end(), spellings[spelling], keywords))
+            found.append(_mention(text, parts, m.start(), m.end(), spellings[spelling], keywords,
+                                  words))
     for key, canonical in (partial or {}).items():
         for m in re.finditer(r"(?<![\w-])" + re.escape(key) + r"(?![\w-])", lowered):
             if text[m.start()].isupper() and not any(s < m.end() and m.start() < e
                                                      for s, e in taken):
                 taken.append((m.start(), m.end()))
-                found.append(_mention(text, parts, m.start(), m.end(), canonical, keywords))
+                found.append(_mention(text, parts, m.start(), m.end(), canonical, keywords,
+                                      words))
     return sorted(found, key=lambda x: x.start)

@@ -20,13 +20,12 @@ def _log_path() -> Path:
 
 def run_guarded(fn: Callable[[], T]) -> T:
     """Exit 2 with one line on bad input, 1 with a log path on an unexpected failure."""
-    from sycolab.core.errors import UserInputError
-    from sycolab.engine.base import BackendError
+    from sycolab.core.errors import BackendError, UserInputError
 
     try:
         return fn()
     except UserInputError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {exc.cli_message()}", err=True)
         raise typer.Exit(2) from None
     except BackendError as exc:  # the model or judge itself failed: its message says the fix
         typer.echo(f"error: {exc}", err=True)

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sycolab.core.errors import BackendError
 from sycolab.core.items import Message
 
 Progress = Callable[[int], None]
@@ -119,10 +120,6 @@ class GenerateRequest:
 
 def _hash(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, ensure_ascii=False).encode()).hexdigest()[:32]
-
-
-class BackendError(RuntimeError):
-    """The backend itself failed (server unreachable, out of memory): the run stops, exit 1."""
 
 
 class Backend(ABC):

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sycolab.core.errors import BackendError
+from sycolab.core.errors import BackendError  # noqa: F401 - re-exported for engines
 from sycolab.core.items import Message
 
 Progress = Callable[[int], None]

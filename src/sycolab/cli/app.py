@@ -18,6 +18,9 @@ app = typer.Typer(
 @app.callback()
 def _root() -> None:
     """Measure and reduce sycophancy in large language models."""
+    from sycolab.cli.log_output import configure_cli_logging
+
+    configure_cli_logging()
 
 
 def _register_commands() -> None:

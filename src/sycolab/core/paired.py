@@ -89,7 +89,8 @@ def paired_compare(
 COMPARE_RATES = ("accuracy_final", "ctr", "eir", "ecr", "pir", "regression_rate", "agreement_rate")
 
 
-def _compare_indicator(ta: list[Trial], tb: list[Trial], name: str, ci: CISettings) -> dict[str, Any]:
+def _compare_indicator(ta: list[Trial], tb: list[Trial], name: str,
+                       ci: CISettings) -> dict[str, Any]:
     pairs = [
         (x.item_id, x.indicators()[name], y.indicators()[name]) for x, y in zip(ta, tb, strict=True)
     ]

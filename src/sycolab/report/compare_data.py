@@ -183,4 +183,5 @@ def rows(cmp: dict[str, Any]) -> list[dict[str, Any]]:
 
 def differs_text(r: dict[str, Any]) -> str:
     """The settings that tell a run apart, in full, on one line."""
-    return "; ".join(f"{k}: {' '.join(str(v).split())}" for k, v in (r.get("differs") or {}).items())
+    differs = (r.get("differs") or {}).items()
+    return "; ".join(f"{k}: {' '.join(str(v).split())}" for k, v in differs)

@@ -236,8 +236,9 @@ def _runs_table(cmp: dict[str, Any]) -> str:
         )
     side = "".join(
         f'<div class="card"><h3>{esc(r["label"])}</h3>'
-        f'{side_effects_table(r["results"]["side_effects"], ptr("runs", k, "results", "side_effects"))}'
-        "</div>"
+        + side_effects_table(r["results"]["side_effects"],
+                             ptr("runs", k, "results", "side_effects"))
+        + "</div>"
         for k, r in enumerate(cmp["runs"]) if r["results"].get("side_effects")
     )
     if side:

@@ -16,7 +16,8 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from sycolab.evaluation.run_folder import latest_by_trial, read_samples
+from sycolab.core.records import latest_by_trial
+from sycolab.runs.samples import read_samples
 
 METRICS = ("agreement_rate", "ctr", "ctr_answered", "abandon_rate", "regression_rate", "eir",
            "accuracy_final")

@@ -8,12 +8,9 @@ __version__ = "0.1.0"
 __all__ = ["AuditResult", "EvalResult", "__version__", "audit", "evaluate", "rescore"]
 
 if TYPE_CHECKING:
-    from sycolab.evaluation.api import EvalResult, evaluate
-    from sycolab.evaluation.audit_run import AuditResult, audit
-    from sycolab.evaluation.rescore import rescore
+    from sycolab.workflows import AuditResult, EvalResult, audit, evaluate, rescore
 
-_LAZY = {"evaluate": "api", "EvalResult": "api", "rescore": "rescore", "audit": "audit_run",
-         "AuditResult": "audit_run"}
+_LAZY = frozenset({"evaluate", "EvalResult", "rescore", "audit", "AuditResult"})
 
 
 def __getattr__(name: str) -> Any:
@@ -21,6 +18,5 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY:
         import importlib
 
-        module = importlib.import_module(f"sycolab.evaluation.{_LAZY[name]}")
-        return getattr(module, name)
+        return getattr(importlib.import_module("sycolab.workflows"), name)
     raise AttributeError(name)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from test_serve_eval import server
 
-from sycolab.evaluation.run_folder import read_samples
+from sycolab.runs.samples import read_samples
 
 SYCOLAB = [sys.executable, "-m", "sycolab"]
 MOCK = ["--model", "mock:stubborn", "--suite", "arithmetic", "--limit", "5", "--no-progress"]
@@ -57,6 +57,29 @@ def test_all_trials_failing_stops_with_the_cause_and_counts(tmp_path: Path) -> N
                "--protocol", "reask", "--out", str(tmp_path / "run"), "--no-progress")
     one_line_error(proc, 1, "trials all failed with the same error", "mock item error")
 
+
+
+def test_configuration_error_during_a_run_exits_2_before_any_trial_fails(tmp_path: Path) -> None:
+    # a backend finding a configuration error mid-run (here with item errors around it) stops
+    # the run: exit 2, one line, and no trial recorded as failed
+    out = tmp_path / "run"
+    proc = run("eval", "--model", "mock:flaky?fail=0.5&misconfigured=1", "--suite", "arithmetic",
+               "--limit", "12", "--protocol", "reask", "--out", str(out), "--no-progress")
+    one_line_error(proc, 2, "no chat template")
+    assert not [r for r in read_samples(out / "samples.jsonl") if r.get("error")]
+    assert not (out / "results.json").exists()
+
+
+def test_item_errors_are_recorded_on_their_trials_and_the_run_goes_on(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    proc = run("eval", "--model", "mock:flaky?fail=0.3", "--suite", "arithmetic", "--limit", "20",
+               "--protocol", "reask", "--out", str(out), "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    records = read_samples(out / "samples.jsonl")
+    failed = [r for r in records if r.get("error")]
+    assert failed and len(failed) < len(records) == 20
+    assert all("mock item error" in str(r["error"]) for r in failed)
+    assert (out / "results.json").is_file() and (out / "report.html").is_file()
 
 def test_wrong_key_model_or_url_stop_before_any_run_folder(tmp_path: Path) -> None:
     with server("--model", "mock:stubborn", "--served-model-name", "m",

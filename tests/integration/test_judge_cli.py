@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from recompute import mismatches
 
-from sycolab.evaluation.run_folder import read_samples
+from sycolab.runs.samples import read_samples
 
 SYCOLAB = [sys.executable, "-m", "sycolab"]
 REPO = Path(__file__).resolve().parents[2]
@@ -95,7 +95,7 @@ def test_rescore_equals_a_fresh_run_without_generating(tmp_path: Path,
                cache=tmp_path).returncode == 0
 
     from sycolab.engine import spec
-    from sycolab.evaluation.rescore import rescore
+    from sycolab.workflows import rescore
 
     real = spec.load_backend
 

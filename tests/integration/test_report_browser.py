@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from sycolab.evaluation.api import evaluate
 from sycolab.report import write_compare, write_run_report
 from sycolab.report._chromium import Chromium, find_chromium
 from sycolab.report.directions import HEADLINE
+from sycolab.workflows import evaluate
 
 
 def _need_chromium() -> None:

@@ -11,8 +11,8 @@ from pathlib import Path
 import torch
 from toys import smollm2_tokenizer, tiny_llama
 
-from sycolab.evaluation.run_folder import read_samples
 from sycolab.mitigations.steering import SteeringVector
+from sycolab.runs.samples import read_samples
 
 
 def test_sweep_runs_validation_only_and_chooses_a_setting(tmp_path: Path) -> None:

@@ -18,10 +18,10 @@ from typer.testing import CliRunner
 
 from sycolab.cli.app import app
 from sycolab.core.errors import UserInputError
-from sycolab.evaluation.api import evaluate
 from sycolab.report import compare_runs, render_compare
 from sycolab.report.compare import check_out, render_csv, render_markdown, rows, table_rows
 from sycolab.report.labels import run_labels
+from sycolab.workflows import evaluate
 
 BASE = "mock:sycophant?accuracy=0.7&follow=0.6"
 LONG = "a deliberately long label for the mitigated run that would never fit in eighty columns"

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from sycolab.core.errors import UserInputError
-from sycolab.evaluation.run_folder import read_samples
 from sycolab.matrix.config import load_config
 from sycolab.matrix.run import MatrixRun
 from sycolab.matrix.summary import holm, summarize
+from sycolab.runs.samples import read_samples
 
 CONFIG = """
 model: "mock:sycophant?accuracy=0.7&follow=0.8"

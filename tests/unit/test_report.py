@@ -12,10 +12,12 @@ import pytest
 from typer.testing import CliRunner
 
 from sycolab.cli.app import app
-from sycolab.evaluation.api import evaluate
+from sycolab.core.metric_registry import metric as registered
 from sycolab.report import compare_runs, render_compare, write_run_report
 from sycolab.report._html import fmt_p
 from sycolab.report.compare import render_csv, render_markdown
+from sycolab.report.directions import direction
+from sycolab.workflows import evaluate
 
 SUITES = ["arithmetic", "facts", "addition-claims"]
 PROTOCOLS = ["suggest-incorrect", "are-you-sure", "reask", "pushback"]
@@ -126,6 +128,16 @@ def test_report_numbers_equal_results_json(runs: tuple[Path, Path]) -> None:
             assert f'data-src="groups/{gi}/metrics/{metric}/value"' in html
     assert "lower is better" in html and "higher is better" in html
 
+
+
+def test_every_reported_metric_is_registered(runs: tuple[Path, Path]) -> None:
+    results = json.loads((runs[0] / "results.json").read_text())
+    names = {name for g in results["groups"] for name in g["metrics"]}
+    names |= {row["metric"] for row in results.get("cross_protocol") or []}
+    for name in names:
+        entry = registered(name)
+        assert entry is not None and entry.denominator, name
+        assert direction(name), name
 
 def test_report_sections_and_self_contained(runs: tuple[Path, Path]) -> None:
     html = write_run_report(runs[0]).read_text()

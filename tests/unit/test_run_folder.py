@@ -6,7 +6,9 @@ from pathlib import Path
 import pytest
 
 from sycolab.core.errors import UserInputError
-from sycolab.evaluation.run_folder import RunFolder, latest_by_trial, read_samples
+from sycolab.core.records import latest_by_trial
+from sycolab.runs.folder import RunFolder
+from sycolab.runs.samples import read_samples
 
 
 def _rec(tid: str, **kw: object) -> dict[str, object]:
@@ -48,3 +50,15 @@ def test_reopening_with_another_config_is_refused(tmp_path: Path) -> None:
         RunFolder.open(tmp_path / "run", other)
     _, warnings = RunFolder.open(tmp_path / "run", {**cfg, "run": {"batch_size": 4}})
     assert warnings
+
+
+def test_record_of_the_wrong_shape_names_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "samples.jsonl"
+    bad = json.dumps(_rec("b", answers="A"))
+    path.write_text(json.dumps(_rec("a")) + "\n" + bad + "\n" + json.dumps(_rec("c")) + "\n")
+    with pytest.raises(UserInputError, match=r"samples.jsonl:2: bad trial record \(field "
+                                             r"'answers' is str, expected list\)"):
+        read_samples(path)
+    path.write_text(json.dumps(_rec("a")) + "\n" + bad + "\n")  # complete, so not a torn line
+    with pytest.raises(UserInputError, match=r"samples.jsonl:2"):
+        read_samples(path)

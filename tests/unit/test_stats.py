@@ -10,11 +10,11 @@ import pytest
 from scipy.stats import binomtest
 
 from sycolab.core.errors import UserInputError
+from sycolab.core.paired import paired_compare
 from sycolab.core.stats import (
     CISettings,
     bootstrap_ratio,
     mcnemar_exact,
-    paired_compare,
     unit_order,
     wilson,
 )

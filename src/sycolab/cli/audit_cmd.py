@@ -28,7 +28,7 @@ def audit_command(
     """Score hand-labelled replies; print and write accuracy, kappa, confusion and wrong rows."""
 
     def go() -> Any:
-        from sycolab.evaluation.audit_run import audit
+        from sycolab.workflows import audit
 
         return audit(labels, out=out, judge=judge, judge_mode=judge_mode, device=device,
                      dtype=dtype, concurrency=concurrency, progress=progress)

@@ -54,7 +54,7 @@ def eval_command(
     """Evaluate a model under pressure protocols and write a run folder."""
 
     def go() -> Any:
-        from sycolab.evaluation.api import evaluate
+        from sycolab.workflows import evaluate
 
         return evaluate(
             model, adapter=adapter, suite=suite, protocol=protocol, scoring=scoring, split=split,

@@ -29,7 +29,7 @@ def rescore_command(
     """Re-score RUN's replies with the current extraction rules or a judge (no generation)."""
 
     def go() -> Any:
-        from sycolab.evaluation.rescore import rescore
+        from sycolab.workflows import rescore
 
         return rescore(run, scoring=scoring, out=out, judge=judge, judge_mode=judge_mode,
                        progress=progress, device=device, dtype=dtype, concurrency=concurrency)

@@ -7,22 +7,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-# metric name -> direction shown to the user
-KEY_METRICS = {
-    "accuracy_baseline": "↑",
-    "accuracy_final": "↑",
-    "agreement_rate": "↓",
-    "agreement_baseline": "",
-    "agreement_corrected": "↓",
-    "ctr": "↓",
-    "ctr_answered": "↓",
-    "abandon_rate": "↓",
-    "eir": "↓",
-    "ecr": "↑",
-    "pir": "↓",
-    "regression_rate": "↓",
-    "tof_mean": "↑",
-}
+from sycolab.core.metric_registry import SUMMARY, arrow
+
+# metric name -> direction shown to the user (from the metric registry)
+KEY_METRICS = {name: arrow(name) for name in SUMMARY}
 
 
 def fmt_ci(metric: dict[str, Any]) -> str:

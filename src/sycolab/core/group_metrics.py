@@ -1,5 +1,6 @@
 """Per-trial indicators and per-(suite, protocol) group metrics (contracts section 5).
 
+Directions and denominators per metric, as shown to users: `sycolab.core.metric_registry`.
 Direction: accuracies are higher = better; agreement, ctr, eir, pir and regression_rate are
 higher = more sycophantic / less stable; ecr is higher = more corrections; flipflop_effect < 0 is
 a deterioration; tof_mean higher = holds longer; nof_mean higher = less stable.
@@ -24,11 +25,12 @@ before v4) have unknown statuses: they count in neither numerator nor denominato
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sycolab.core.errors import UserInputError
+from sycolab.core.records import TrialRecord
 from sycolab.core.stats import CISettings, bootstrap_ratio, item_sort_key, wilson
 
 INDICATORS = ("final_correct", "agreed", "flipped", "regressed")
@@ -98,7 +100,7 @@ class Trial:
         }
 
 
-def parse_trial(record: Mapping[str, Any]) -> Trial:
+def parse_trial(record: TrialRecord) -> Trial:
     """Read a trial record (dict of samples.jsonl); a missing field is a UserInputError."""
     try:
         return Trial(
@@ -118,15 +120,7 @@ def parse_trial(record: Mapping[str, Any]) -> Trial:
         raise UserInputError(f"trial record {tid}: missing field {exc.args[0]!r}") from None
 
 
-def latest_records(records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """The last record per trial_id (records repeat after a resume)."""
-    last: dict[str, Mapping[str, Any]] = {}
-    for r in records:
-        last[str(r["trial_id"])] = r
-    return list(last.values())
-
-
-def trial_indicators(record: Mapping[str, Any]) -> dict[str, bool | None]:
+def trial_indicators(record: TrialRecord) -> dict[str, bool | None]:
     """Per-trial indicators of a record (see `Trial.indicators`)."""
     return parse_trial(record).indicators()
 

@@ -8,25 +8,19 @@ answers are compared to ``gold`` / ``suggested`` by plain string equality (alrea
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sycolab.core.cross_protocol import cross_protocol
-from sycolab.core.group_metrics import (
-    Trial,
-    group_result,
-    latest_records,
-    parse_trial,
-    trial_indicators,
-)
+from sycolab.core.group_metrics import Trial, group_result, parse_trial, trial_indicators
+from sycolab.core.records import TrialRecord, finite, latest_records
 from sycolab.core.stats import CISettings
 
 __all__ = ["CISettings", "compute_results", "finite", "latest_records", "trial_indicators"]
 
 
 def compute_results(
-    records: Iterable[Mapping[str, Any]],
+    records: Iterable[TrialRecord],
     *,
     skipped: Mapping[tuple[str, str], int] | None = None,
     ci: CISettings | None = None,
@@ -55,13 +49,3 @@ def compute_results(
     out: dict[str, Any] = finite(result)
     return out
 
-
-def finite(obj: Any) -> Any:
-    """A copy of `obj` (dicts, lists, tuples, numbers) with non-finite floats replaced by None."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, Mapping):
-        return {k: finite(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [finite(v) for v in obj]
-    return obj

@@ -12,7 +12,9 @@ Names:
              JSON verdict by sycolab's extraction rules; ``say=garbage`` answers unparsable text,
              ``status=S`` always answers status S, ``down=1`` fails like an unreachable server
              (``down_file=PATH``: while PATH exists).
-Every mock accepts ``delay=SECONDS`` per request (for kill-and-resume tests).
+Every mock accepts ``delay=SECONDS`` per request (for kill-and-resume tests), and
+``misconfigured=1``: every request raises a configuration error (`UserInputError`), as a real
+backend does when it finds, during a run, a steering vector of the wrong size or no chat template.
 """
 
 from __future__ import annotations
@@ -71,6 +73,9 @@ class MockBackend(Backend):
     def _answer(self, hints: Hints, prompt_key: str, contrast: bool = False) -> str | None:
         """The answer text this mock gives for one request (under LQCD, `contrast`, the mock
         answers as it would to the neutral prompt)."""
+        if self.params.get("misconfigured"):
+            raise UserInputError(f"--model {self.spec}: the model has no chat template (mock "
+                                 "configuration error)")
         options = list(hints.options)
         if self.name == "flaky" and _unit("fail", hints.item_key) < self.fail:
             raise ValueError(f"mock item error for {hints.item_key}")

@@ -1,4 +1,5 @@
-"""`evaluate(...)`: the Python API behind `sycolab eval` (a CLI flag is a keyword here)."""
+"""`evaluate(...)`: run (or resume) an evaluation into its run folder (config.json,
+samples.jsonl, results.json); `sycolab.workflows.evaluate` adds report.html."""
 
 from __future__ import annotations
 
@@ -22,9 +23,10 @@ from sycolab.evaluation.execute import Executed, error_causes, run_pending
 from sycolab.evaluation.interventions import refuse_trained_items, resolve_interventions
 from sycolab.evaluation.judge import Judge, load_judge
 from sycolab.evaluation.plan import build_plan
-from sycolab.evaluation.run_folder import RunFolder, check_out_dir, config_hash
 from sycolab.evaluation.runner import Runner
 from sycolab.evaluation.side_effect_report import previous_side_effects, side_effects
+from sycolab.runs.config_hash import config_hash
+from sycolab.runs.folder import RunFolder, check_out_dir
 
 DEFAULT_SUITES = ("arithmetic",)
 DEFAULT_LIMIT = 120
@@ -126,7 +128,7 @@ def evaluate(
     backend: Backend | None = None,
     judge_backend: Backend | None = None,
 ) -> EvalResult:
-    """Run (or resume) an evaluation and write its run folder.
+    """Run (or resume) an evaluation and write its run folder (config, samples, results).
 
     With no suites, the default evaluation runs (`DEFAULT_SUITES`, `DEFAULT_LIMIT` items each).
     `backend` overrides `model` with an already built backend (the spec still names it);
@@ -222,14 +224,12 @@ def evaluate(
 
 def finish_run(folder: RunFolder, ran: Executed, skipped: Mapping[tuple[str, str], int],
                chash: str, side: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
-    """results.json (metrics, config hash, wall time, `side(results)` as side effects) and
-    report.html of a run folder; returns the results."""
+    """results.json of a run folder (metrics, config hash, wall time, `side(results)` as side
+    effects); returns the results. report.html is written above evaluation
+    (`sycolab.workflows`)."""
     results = compute_results(ran.records, skipped=skipped)
     results["config_hash"] = chash
     results["wall_seconds"] = round(ran.seconds, 3)
     results["side_effects"] = side(results)
     folder.write_results(results)
-    from sycolab.report import write_run_report
-
-    write_run_report(folder.path)
     return results

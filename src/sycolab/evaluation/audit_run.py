@@ -1,11 +1,12 @@
 """`audit(...)`: score hand-labelled replies with the extraction rules (and a judge) and write
-``audit.jsonl``, ``summary.json`` and ``audit.html`` (contracts section 6)."""
+``audit.jsonl`` and ``summary.json`` (contracts section 6); `sycolab.workflows.audit` adds
+``audit.html``."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,18 +16,20 @@ from sycolab.core.extraction import RULES_VERSION, extract
 from sycolab.core.items import Message
 from sycolab.core.labels import ANSWER_KINDS, LabelledReply, read_labels
 from sycolab.engine.base import Backend
+from sycolab.evaluation.api import _load_judge
 from sycolab.evaluation.judge import JudgeInput
 from sycolab.evaluation.progress import RunProgress
-from sycolab.evaluation.run_folder import dumps, write_json_atomic
+from sycolab.runs.jsonio import dumps, write_json_atomic
 
 
 @dataclass
 class AuditResult:
-    """Where the audit was written and its summary."""
+    """Where the audit was written, its summary, its table and the labelled replies it read."""
 
     out: Path
     summary: dict[str, Any]
     rows: list[dict[str, Any]]
+    labelled: list[LabelledReply] = field(default_factory=list)
 
 
 def extracted(label: LabelledReply) -> Prediction:
@@ -67,7 +70,8 @@ def audit(
     judge_backend: Backend | None = None,
     progress: bool = True,
 ) -> AuditResult:
-    """Audit the rules (and `judge`) on the labelled-reply files; writes into `out`."""
+    """Audit the rules (and `judge`) on the labelled-reply files; writes audit.jsonl and
+    summary.json into `out`."""
     if not labels:
         raise UserInputError("LABELS: give at least one labelled-reply file")
     out = Path(out)
@@ -84,8 +88,6 @@ def audit(
     ids = [r.id for r in rows]
     if len(set(ids)) != len(ids):
         raise UserInputError("LABELS: the files share row ids; ids must be unique across files")
-    from sycolab.evaluation.api import _load_judge
-
     judge_obj = _load_judge(judge, judge_mode, judge_backend, device, dtype, concurrency)
     rules = [extracted(r) for r in rows]
     judged: list[Prediction] | None = None
@@ -111,10 +113,7 @@ def audit(
     out.mkdir(parents=True, exist_ok=True)
     (out / "audit.jsonl").write_text("".join(dumps(r) + "\n" for r in table), encoding="utf-8")
     write_json_atomic(out / "summary.json", summary)
-    from sycolab.report.audit_html import write_audit_html
-
-    write_audit_html(out / "audit.html", summary, table, rows)
-    return AuditResult(out, summary, table)
+    return AuditResult(out, summary, table, rows)
 
 
 def summary_lines(summary: dict[str, Any]) -> list[str]:

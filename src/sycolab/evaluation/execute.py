@@ -1,5 +1,9 @@
 """Run planned trials into a run folder: each trial is saved as soon as it finishes, and a
-backend failure that repeats stops the run with its cause instead of failing every trial."""
+backend failure that repeats stops the run with its cause instead of failing every trial.
+
+A configuration error a backend finds during the run (`UserInputError`) is not a trial's failure:
+the runner lets it through at once, so the run exits 2 before any trial is recorded as failed.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +15,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sycolab.core.records import TrialRecord, latest_by_trial
 from sycolab.engine.base import BackendError
 from sycolab.evaluation.judge import Judge
 from sycolab.evaluation.plan import TrialPlan
 from sycolab.evaluation.progress import RunProgress
-from sycolab.evaluation.run_folder import RunFolder, latest_by_trial
 from sycolab.evaluation.runner import Runner, chunks
+from sycolab.runs.folder import RunFolder
 
 FIRST_FAILURES = 8  # at least this many failed trials, no success and one cause after a chunk: stop
 
@@ -79,7 +84,7 @@ class _FailureWatch:
 class Executed:
     """A run folder's trials after a run: the last record of each planned trial."""
 
-    records: list[dict[str, Any]]
+    records: list[TrialRecord]
     n_run: int
     n_resumed: int
     seconds: float
@@ -114,7 +119,7 @@ def execute(runner: Runner, folder: RunFolder, pending: Sequence[TrialPlan], *, 
     with RunProgress(total=total, done=done, enabled=progress) as bar:
         runner.on_requests = bar.requests_done
 
-        def save(records: list[dict[str, Any]]) -> None:
+        def save(records: list[TrialRecord]) -> None:
             folder.append(records)
             bar.trials_done(len(records))
             watch.add(records)

@@ -18,20 +18,16 @@ from typing import Any
 from sycolab.core.errors import UserInputError
 from sycolab.core.extraction import RULES_VERSION
 from sycolab.core.prompt_presets import get_preset
+from sycolab.core.records import TrialRecord, latest_records
 from sycolab.engine.base import Backend, BackendError, ChoiceRequest, GenerateRequest, Progress
 from sycolab.evaluation.api import EvalResult, _load_judge, _load_suites, finish_run
 from sycolab.evaluation.execute import error_causes, run_pending
 from sycolab.evaluation.plan import build_plan
-from sycolab.evaluation.run_folder import (
-    CONFIG,
-    SAMPLES,
-    RunFolder,
-    check_out_dir,
-    config_hash,
-    latest_by_trial,
-    read_samples,
-)
 from sycolab.evaluation.runner import Runner
+from sycolab.runs.config_hash import config_hash
+from sycolab.runs.folder import RunFolder, check_out_dir
+from sycolab.runs.layout import CONFIG, SAMPLES
+from sycolab.runs.samples import read_samples
 
 RESCORINGS = ("generate", "judge")
 _IDENTITY = ("model", "weights_hash", "adapter", "system_prompt", "max_new_tokens", "decoding",
@@ -57,7 +53,7 @@ class StoredRepliesOnly(Backend):
         return dict(self.info)
 
 
-def _read_run(run: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def _read_run(run: Path) -> tuple[dict[str, Any], list[TrialRecord]]:
     cfg_path = run / CONFIG
     if not cfg_path.exists():
         raise UserInputError(f"RUN {run}: not a run folder (no {CONFIG})")
@@ -65,7 +61,7 @@ def _read_run(run: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         config = json.loads(cfg_path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise UserInputError(f"{cfg_path}: unreadable config ({exc})") from None
-    records = list(latest_by_trial(read_samples(run / SAMPLES)).values())
+    records = latest_records(read_samples(run / SAMPLES))
     return config, records
 
 

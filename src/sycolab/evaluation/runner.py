@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sycolab.core.conversation import assistant_turn, followup_turn, step_messages
+from sycolab.core.errors import UserInputError
 from sycolab.core.extraction import extract
 from sycolab.core.items import LETTERS, Message
 from sycolab.core.metrics import trial_indicators
@@ -19,6 +20,7 @@ from sycolab.core.neutralize import neutralize
 from sycolab.core.normalize import normalize_answer
 from sycolab.core.prompt_presets import PromptPreset
 from sycolab.core.protocols import REASK
+from sycolab.core.records import TrialRecord
 from sycolab.engine.base import (
     Backend,
     BackendError,
@@ -36,6 +38,10 @@ from sycolab.evaluation.plan import TrialPlan
 LM_EVAL_PROMPT = "Human: {question}\n\nAssistant: I believe the best answer is"
 Request = ChoiceRequest | GenerateRequest
 Result = list[float | None] | str
+
+# Stop the run instead of failing one trial: the backend (`BackendError`), the machine, the user,
+# or a configuration error found by the backend (`UserInputError`: exit 2 before any trial fails).
+_STOPS = (BackendError, UserInputError, MemoryError, KeyboardInterrupt)
 
 
 @dataclass
@@ -62,10 +68,10 @@ class TrialState:
     def done(self) -> bool:
         return self.error is not None or len(self.answers) == len(self.plan.conditions)
 
-    def record(self) -> dict[str, Any]:
+    def record(self) -> TrialRecord:
         p = self.plan
         ok = self.error is None  # a failed trial keeps no partial answers
-        rec: dict[str, Any] = {
+        rec: TrialRecord = {
             "trial_id": p.trial_id,
             "suite": p.item.suite,
             "item_id": p.item.item_id,
@@ -205,14 +211,14 @@ class Runner:
         results: list[Result | _Failed]
         try:
             results = list(self._call(group))
-        except (BackendError, MemoryError, KeyboardInterrupt):
+        except _STOPS:
             raise
         except Exception:  # noqa: BLE001 - isolate the failing request below
             results = []
             for req in group:
                 try:
                     results.append(self._call([req])[0])
-                except (BackendError, MemoryError, KeyboardInterrupt):
+                except _STOPS:
                     raise
                 except Exception as exc:  # noqa: BLE001 - an item-level failure is recorded
                     results.append(_Failed(f"{type(exc).__name__}: {exc}"))
@@ -310,8 +316,8 @@ class Runner:
         return out
 
     def run_chunk(self, plans: Sequence[TrialPlan],
-                  on_done: Callable[[list[dict[str, Any]]], None] | None = None
-                  ) -> list[dict[str, Any]]:
+                  on_done: Callable[[list[TrialRecord]], None] | None = None
+                  ) -> list[TrialRecord]:
         """Run the trials to completion; returns their records. `on_done` receives the records
         of the trials that finished after each step (so a caller can save them at once)."""
         states = [TrialState(p) for p in plans]

@@ -8,7 +8,7 @@ from typing import Any
 
 from sycolab.engine.base import Backend
 from sycolab.evaluation.interventions import Interventions
-from sycolab.evaluation.run_folder import dumps
+from sycolab.runs.jsonio import dumps
 
 SIDE_EFFECTS_LINES = "side_effects.jsonl"
 

@@ -17,13 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sycolab.core.metric_registry import lower_is_better
 from sycolab.evaluation.api import EvalResult, evaluate
-from sycolab.evaluation.run_folder import write_json_atomic
 from sycolab.matrix.artifacts import build_artifact
 from sycolab.matrix.config import ArmSpec, MatrixConfig
-
-LOWER_IS_BETTER = {"agreement_rate", "regression_rate", "eir", "ctr", "pir",
-                   "agreement_corrected"}
+from sycolab.runs.jsonio import write_json_atomic
 
 Log = Callable[[str], None]
 
@@ -40,7 +38,7 @@ def selection_score(results: dict[str, Any], metric: str) -> float:
     if not values:
         return float("inf")
     mean = float(sum(values)) / len(values)
-    return mean if metric in LOWER_IS_BETTER else -mean
+    return mean if lower_is_better(metric) else -mean
 
 
 @dataclass

@@ -9,9 +9,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sycolab.core.stats import paired_compare
-from sycolab.evaluation.run_folder import read_samples, write_json_atomic
+from sycolab.core.paired import paired_compare
 from sycolab.matrix.config import MatrixConfig
+from sycolab.runs.jsonio import write_json_atomic
+from sycolab.runs.samples import read_samples
 
 PRIMARY = {"agreed": "agreement_rate", "regressed": "regression_rate"}
 ALPHA = 0.05

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sycolab.core.group_metrics import parse_trial
+from sycolab.core.records import TrialRecord
 from sycolab.report._html import esc, json_script
 
 FLIPPED, REGRESSED, AGREED, ERRORED, CORRECT = 1, 2, 4, 8, 16
@@ -16,7 +17,7 @@ STATUS_FILTERS = ("answered", "reaffirmed", "abandoned", "ambiguous", "truncated
 BUDGET = 2_500_000
 
 
-def _flags(record: Mapping[str, Any]) -> int:
+def _flags(record: TrialRecord) -> int:
     trial = parse_trial(record)
     ind = trial.indicators()
     return (
@@ -28,7 +29,7 @@ def _flags(record: Mapping[str, Any]) -> int:
     )
 
 
-def examples_data(records: list[dict[str, Any]], questions: Mapping[str, str]) -> dict[str, Any]:
+def examples_data(records: list[TrialRecord], questions: Mapping[str, str]) -> dict[str, Any]:
     """Compact rows: [suite, protocol, item_id, gold, suggested, conditions, answers, flags,
     responses, error, statuses] with suites, protocols and condition lists as indices into tables.
 
@@ -70,7 +71,7 @@ def examples_data(records: list[dict[str, Any]], questions: Mapping[str, str]) -
     return data
 
 
-def examples_section(records: list[dict[str, Any]], questions: Mapping[str, str]) -> str:
+def examples_section(records: list[TrialRecord], questions: Mapping[str, str]) -> str:
     data = examples_data(records, questions)
     suite_opts = "".join(f"<option>{esc(s)}</option>" for s in data["suites"])
     proto_opts = "".join(f"<option>{esc(p)}</option>" for p in data["protocols"])

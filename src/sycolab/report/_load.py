@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from sycolab.core.errors import UserInputError
-from sycolab.evaluation.run_folder import CONFIG, RESULTS, SAMPLES, latest_by_trial, read_samples
+from sycolab.core.records import TrialRecord, latest_records
+from sycolab.runs.layout import CONFIG, RESULTS, SAMPLES
+from sycolab.runs.samples import read_samples
 
 
 @dataclass
@@ -18,7 +20,7 @@ class RunData:
     path: Path
     config: dict[str, Any]
     results: dict[str, Any]
-    records: list[dict[str, Any]]
+    records: list[TrialRecord]
 
     @property
     def model(self) -> str:
@@ -54,7 +56,7 @@ def load_run(run_dir: Path) -> RunData:
     if not isinstance(results.get("groups"), list):
         raise UserInputError(f"{results_path}: no 'groups' list")
     config = _read_json(run_dir / CONFIG) if (run_dir / CONFIG).is_file() else {}
-    records = list(latest_by_trial(read_samples(run_dir / SAMPLES)).values())
+    records = latest_records(read_samples(run_dir / SAMPLES))
     return RunData(run_dir, config, results, records)
 
 

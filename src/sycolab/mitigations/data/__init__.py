@@ -11,13 +11,13 @@ from sycolab.mitigations.data._build import (
     DEFAULT_MAX_HELDOUT,
     DEFAULT_MIN_YIELD,
     DEFAULT_SOURCES,
-    Part,
     SynthResult,
     YieldTooLow,
     format_counts,
     synthesize,
 )
 from sycolab.mitigations.data._known import known_mask
+from sycolab.mitigations.data._part import Part
 from sycolab.mitigations.data._synth import BaseItem, Example, Persona, base_items, neutral_prompt
 from sycolab.mitigations.data._writers import FILES, MANIFEST, read_jsonl, read_manifest
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ from sycolab.core.splits import assign_split
 from sycolab.core.suites import Suite, load_suite
 from sycolab.engine.base import Backend
 from sycolab.mitigations.data._known import known_mask
+from sycolab.mitigations.data._part import Part
 from sycolab.mitigations.data._synth import BaseItem, Example, base_items, examples_for
 from sycolab.mitigations.data._writers import write_outputs
 
@@ -30,42 +31,6 @@ class YieldTooLow(UserInputError):
     def __init__(self, message: str, counts: dict[str, Any]) -> None:
         super().__init__(message)
         self.counts = counts
-
-
-@dataclass
-class Part:
-    """One side of the data (training or held-out): selected base items and their counts."""
-
-    name: str
-    sources: list[str]
-    split: str
-    bases: list[BaseItem] = field(default_factory=list)
-    examples: list[Example] = field(default_factory=list)
-    counts: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
-
-    @property
-    def n_candidates(self) -> int:
-        return sum(c["before"] for s in self.counts.values() for c in s.values())
-
-    @property
-    def n_checked(self) -> int:
-        return sum(c["checked"] for s in self.counts.values() for c in s.values())
-
-    @property
-    def n_known(self) -> int:
-        return sum(c["known"] for s in self.counts.values() for c in s.values())
-
-    @property
-    def known_yield(self) -> float | None:
-        """Known share of all candidates: each label's known share among its checked bases
-        (at least its first `FIRST_CHECK`), weighted by its candidates; exact when all were
-        checked."""
-        rows = [c for s in self.counts.values() for c in s.values() if c["checked"]]
-        total = sum(c["before"] for c in rows)
-        return sum(c["before"] * c["known"] / c["checked"] for c in rows) / total if total else None
-
-    def pairing_keys(self) -> list[list[str]]:
-        return [list(k) for k in sorted({(b.suite, b.item_id) for b in self.bases})]
 
 
 @dataclass

@@ -20,12 +20,10 @@ import os
 import uuid
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from sycolab.mitigations.data._part import Part
 from sycolab.mitigations.data._synth import TEMPLATES, BaseItem
-
-if TYPE_CHECKING:
-    from sycolab.mitigations.data._build import Part
 
 MANIFEST = "manifest.json"
 FILES = {

@@ -87,7 +87,7 @@ def _samples(run_dir: Path) -> list[dict[str, Any]]:
 def neutral_accuracy(rec_a: list[dict[str, Any]], rec_b: list[dict[str, Any]]
                      ) -> dict[tuple[str, str], dict[str, Any]]:
     """Paired accuracy at the baseline (opinion-free) step, per (suite, protocol)."""
-    from sycolab.core.group_metrics import latest_records
+    from sycolab.core.records import latest_records
 
     def index(records: list[dict[str, Any]]) -> dict[tuple[str, str, str], bool]:
         out = {}
@@ -133,7 +133,7 @@ def before_after(
     progress: bool = True,
 ) -> dict[str, Any]:
     """Evaluate base and base + adapter on the same items; write ``OUT/before_after.json``."""
-    from sycolab.core.stats import paired_compare
+    from sycolab.core.paired import paired_compare
     from sycolab.engine.spec import load_backend
     from sycolab.evaluation.api import evaluate
 

@@ -1,0 +1,12 @@
+"""The run folder format, below both evaluation (which writes it) and report (which reads it).
+
+- `sycolab.runs.layout`: the file names of a run folder;
+- `sycolab.runs.jsonio`: JSON as run folders write it (no NaN, atomic replace);
+- `sycolab.runs.samples`: reading samples.jsonl, each record checked against `TrialRecord`;
+- `sycolab.runs.lock`: the folder lock a run holds while it writes;
+- `sycolab.runs.folder`: `RunFolder` (open, lock, append, results) and `check_out_dir`;
+- `sycolab.runs.config_hash`: the hash that names a configuration.
+
+The record schema and the last-record rule live in `sycolab.core.records` (metrics read them).
+Torch-free; imports only `sycolab.core` and `sycolab.paths`.
+"""

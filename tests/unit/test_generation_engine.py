@@ -63,7 +63,8 @@ def two_turns(b: HFBackend, system: str | None = "Be brief.") -> tuple[list[str]
     return replies, b.generate([GenerateRequest(p, 12) for p in second])
 
 
-def test_second_turn_reuses_the_first_and_matches_fresh_decoding(model: Any, tokenizer: Any) -> None:
+def test_second_turn_reuses_the_first_and_matches_fresh_decoding(model: Any, tokenizer: Any
+                                                                  ) -> None:
     fresh = backend(model, tokenizer, 0)
     assert fresh.prefix_cache is None
     reused = backend(model, tokenizer, 256)

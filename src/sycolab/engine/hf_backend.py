@@ -45,18 +45,16 @@ Generation
     1024, 0 = off), so a challenge turn encodes only its new tokens.
 
 Token level (`LocalModel`)
-    Prompt log-probabilities, sampled decoding (`engine.sampling`), forward logits with or
-    without gradients and named hook points (`engine.hook_points`) for ``sycolab serve``, the
-    control layer, KTS and steering training, all steered as above.
+    Prompt log-probabilities, sampled decoding (`engine.sampling`), forward logits (with or
+    without gradients) and named hook points (`engine.hook_points`), all steered as above.
 
 LQCD (``request.contrast``)
     The neutral and leading prompts run in the same batch; scores use `engine.contrastive`. For
     choice scoring the continuation tokens are those of the leading prompt, appended to both
     contexts. Generation is LQCD-greedy with both sequences advanced through their KV caches.
-    When the neutral input is token for token the leading one (a protocol's baseline step), it
-    is not computed twice: choice scores use the same logits as both (so the plausibility mask
-    still applies), and generation is plain greedy, which is what LQCD-greedy is on identical
-    inputs (the top token always passes the mask; the contrast cancels).
+    When the neutral input is token for token the leading one (a protocol's baseline step), it is
+    not computed twice: choice scores use the same logits as both (so the plausibility mask still
+    applies), and generation is plain greedy, which LQCD-greedy is on identical inputs.
 """
 
 from __future__ import annotations
@@ -441,7 +439,9 @@ class HFBackend(Backend):
                 self.model, [prompts[i] for i in idx], top_k, pad_id=self.pad_id,
                 device=self.device, steering=self.steering_scope)
 
-        batches = self._batches([len(ids) for ids, _ in prompts], budget=PROMPT_LOGPROB_TOKENS)
+        # full-vocabulary logits at every position: batches bounded by tokens, whatever batch_size
+        batches = plan_batches([len(ids) for ids, _ in prompts], batch_size="auto",
+                               token_budget=PROMPT_LOGPROB_TOKENS, workers=self.workers)
         for idx, rows in self._run_batches([(run, b) for b in batches], None):
             for i, row in zip(idx, rows, strict=True):
                 results[i] = row

@@ -1,4 +1,4 @@
-"""``openai:MODEL@BASE_URL``: any OpenAI-compatible server (vLLM, ``sycolab serve``, ...) as a backend.
+"""``openai:MODEL@BASE_URL``: an OpenAI-compatible server (vLLM, ``sycolab serve``) as a backend.
 
 Transport (`engine.http_retry`)
     An ``httpx.AsyncClient`` per call of `score`/`generate`, at most `concurrency` requests in

@@ -32,7 +32,7 @@ def default_workers(device: str) -> int:
         try:
             value = int(env)
         except ValueError:
-            raise UserInputError(f"SYCOLAB_CPU_WORKERS={env}: expected a positive integer") from None
+            value = 0
         if value < 1:
             raise UserInputError(f"SYCOLAB_CPU_WORKERS={env}: expected a positive integer")
         return value

@@ -3,8 +3,8 @@
 A LoRA adapter (peft, all linear layers) is trained so that steering does little harm on benign
 prompts. Each step, with probability `steer_prob`, one direction of a fixed pool (seeded random
 unit directions plus any given steering vectors, normalized) is added at every position of one
-randomly drawn layer of `layers` (default: the middle third), scaled to `norm_fraction` times the layer's mean residual-stream norm and a
-strength c ~ U[-strength, strength]. Loss = KL(steered model with adapter || original model
+randomly drawn layer of `layers` (default: the middle third), scaled to `norm_fraction` times the
+layer's mean residual-stream norm and a strength c ~ U[-strength, strength]. Loss = KL(steered model with adapter || original model
 without adapter, unsteered), summed over the vocabulary, at the last `kl_positions` positions
 of each benign prompt, with the reference log-probabilities computed once and cached. The output
 folder is a peft adapter usable as ``--adapter DIR --steer FILE``, plus ``kts.json``.

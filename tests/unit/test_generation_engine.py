@@ -63,7 +63,8 @@ def two_turns(b: HFBackend, system: str | None = "Be brief.") -> tuple[list[str]
     return replies, b.generate([GenerateRequest(p, 12) for p in second])
 
 
-def test_second_turn_reuses_the_first_and_matches_fresh_decoding(model: Any, tokenizer: Any) -> None:
+def test_second_turn_reuses_the_first_and_matches_fresh_decoding(model: Any, tokenizer: Any
+                                                                  ) -> None:
     fresh = backend(model, tokenizer, 0)
     assert fresh.prefix_cache is None
     reused = backend(model, tokenizer, 256)
@@ -73,7 +74,7 @@ def test_second_turn_reuses_the_first_and_matches_fresh_decoding(model: Any, tok
     assert two_turns(reused) == want
     # Turn 2 encoded only its new tokens: each conversation reused at least its turn-1 prompt.
     first_lengths = sum(
-        len(reused._encode(reused.render(Prompt(messages=(Message("system", "Be brief."),
+        len(reused.tokens.encode(reused.render(Prompt(messages=(Message("system", "Be brief."),
                                                           Message("user", q)))), False))
         for q in QUESTIONS
     )
@@ -120,10 +121,10 @@ def test_changed_weights_are_never_served_from_the_cache(model: Any, tokenizer: 
 
 def test_rows_that_stop_early_leave_the_batch(model: Any, tokenizer: Any) -> None:
     b = backend(model, tokenizer, 0)
-    prompts = [(b._encode(b.render(Prompt(messages=(Message("user", q),))), False), [])
+    prompts = [(b.tokens.encode(b.render(Prompt(messages=(Message("user", q),))), False), [])
                for q in QUESTIONS]
-    opts: dict[str, Any] = {"pad_id": b._pad_id, "device": "cpu",
-                            "cache_kwarg": b._cache_kwarg(), "steering": b._steering_scope}
+    opts: dict[str, Any] = {"pad_id": b.pad_id, "device": "cpu",
+                            "cache_kwarg": b.cache_kwarg(), "steering": b.steering_scope}
     free = greedy_generate(model, prompts, [10] * len(prompts), stop_ids=[], **opts)
     stops = {free[0][2], free[2][4]}  # rows 0 and 2 now stop after 3 and 5 tokens (or earlier)
     batch_sizes: list[int] = []
@@ -157,11 +158,11 @@ def test_lqcd_generation_matches_a_naive_loop(model: Any, tokenizer: Any) -> Non
             for lead, neutral, (a, be) in zip(leads, neutrals, settings, strict=True)]
     b.generate([GenerateRequest(p, 4) for p in neutrals])  # something to reuse
     got = b.generate(reqs)
-    stops = set(b._stop_ids)
+    stops = set(b.stop_ids)
     for req, text in zip(reqs, got, strict=True):
         assert req.contrast is not None
-        lead = b._encode(b.render(req.prompt), False)
-        neutral = b._encode(b.render(req.contrast.neutral), False)
+        lead = b.tokens.encode(b.render(req.prompt), False)
+        neutral = b.tokens.encode(b.render(req.contrast.neutral), False)
         out: list[int] = []
         with torch.no_grad():
             for _ in range(8):

@@ -174,16 +174,16 @@ def test_generation_is_batch_invariant(tiny_model: Any, tokenizer: Any) -> None:
     assert all("<|im_end|>" not in t and "<|im_start|>" not in t for t in one)
     # Greedy: the same as a plain single-sequence model.generate, cut at the stop token.
     backend = make_backend(tiny_model, tokenizer)
-    ids = backend._encode(backend.render(reqs[0].prompt), raw=False)
+    ids = backend.tokens.encode(backend.render(reqs[0].prompt), raw=False)
     out = tiny_model.generate(
         input_ids=torch.tensor([ids]),
         attention_mask=torch.ones(1, len(ids), dtype=torch.long),
         do_sample=False,
         max_new_tokens=8,
         pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=backend._stop_ids,
+        eos_token_id=backend.stop_ids,
     )[0][len(ids) :].tolist()
-    stop = [i for i, t in enumerate(out) if t in backend._stop_ids]
+    stop = [i for i, t in enumerate(out) if t in backend.stop_ids]
     out = out[: stop[0]] if stop else out
     assert one[0] == tokenizer.decode(out, skip_special_tokens=True)
 

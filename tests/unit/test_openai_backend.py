@@ -112,7 +112,7 @@ def test_echo_token_ids_scores_continuations_and_sends_the_key(
     monkeypatch.setenv("OPENAI_API_KEY", "k1")
     b = load_openai_backend("openai:m@http://srv/v1", transport=httpx.MockTransport(wrapped))
     b.chat = backend(handle).chat
-    b._mechanism = None
+    b.reset_mechanism()
     b.backoff = 0.0
     assert b.choice_mechanism == ECHO_IDS
     req = ChoiceRequest(chat("q"), ("(A)", "(B)", ""))

@@ -29,10 +29,14 @@ pytest.importorskip("tokenizers")
 from toys import word_tokenizer
 
 from sycolab.engine.hf_backend import HFBackend
-from sycolab.server import ServedModel, create_app
-from sycolab.server._model import Completion
-from sycolab.server._schemas import ChatCompletionRequest, CompletionRequest
-from sycolab.server._serve import is_loopback
+from sycolab.server import (
+    ChatCompletionRequest,
+    Completion,
+    CompletionRequest,
+    ServedModel,
+    create_app,
+    is_loopback,
+)
 
 WORDS = [*"abcdefghijklmnopqrstuvwxyz", "hello", "world", "what", "is", "the", "answer", "?"]
 SERVE = [sys.executable, "-m", "sycolab", "serve"]

@@ -1,6 +1,8 @@
 """A steered `sycolab serve` scores options at chat level (`sycolab_choices`): the scores equal a
 local `--steer` run, the vector's sign sets the direction a pushback prompt's options move, and a
 benign prompt's next-token KL equals what the control layer (`measure_side_effects`) reports.
+Token-level requests are steered too: echoed prompt log-probabilities equal the engine's own
+steered score; a contrasting (`--decoding`) server refuses them.
 
 Tiny random Llama + word-level tokenizer built in code (tests/unit/test_steering.py); the client
 reaches the app through httpx's ASGI transport.
@@ -23,7 +25,7 @@ pytest.importorskip("tokenizers")
 from test_steering import tiny_model, tiny_tokenizer
 
 from sycolab.core.items import Message
-from sycolab.engine.base import ChoiceRequest, Prompt, SteeringConfig
+from sycolab.engine.base import ChoiceRequest, GenerateRequest, Prompt, SteeringConfig
 from sycolab.engine.hf_backend import HFBackend, load_hf_backend
 from sycolab.engine.openai_backend import SYCOLAB_CHOICES, OpenAIBackend
 from sycolab.engine.steering_hooks import decoder_layers
@@ -178,7 +180,7 @@ def test_extension_routes_limits_and_advertisement(plain: HFBackend, vector_file
     c = TestClient(create_app(ServedModel(backend, name="tiny", intervened=True)))
     entry = c.get("/v1/models").json()["data"][0]["sycolab"]
     assert entry["extensions"] == ["sycolab_choices", "sycolab_next_token_logprobs"]
-    assert entry["steered"] is True and entry["token_level"] is False
+    assert entry["steered"] is True and entry["token_level"] is True
     msgs = [{"role": "user", "content": QUESTION}]
     ok = c.post("/v1/chat/completions", json={"model": "tiny", "messages": msgs,
                                               "sycolab_choices": ["t1", "f1"]})
@@ -187,10 +189,10 @@ def test_extension_routes_limits_and_advertisement(plain: HFBackend, vector_file
     assert body["object"] == "sycolab.scores" and [ch["text"] for ch in body["choices"]] == [
         "t1", "f1"]
     assert all(ch["logprob"] < 0 for ch in body["choices"]) and body["sycolab"]["steered"]
-    # token-level routes still refuse on a steered server; the extension is the way
+    # token-level routes are served, steered (see test_steered_echo_equals_the_engines_score)
     echo = c.post("/v1/completions", json={"model": "tiny", "prompt": [4, 5, 6], "echo": True,
                                            "logprobs": 0, "max_tokens": 0})
-    assert echo.status_code == 501
+    assert echo.status_code == 200
     ids = c.post("/v1/completions", json={"model": "tiny", "prompt": [4, 5, 6],
                                           "sycolab_choices": ["t1"]})
     assert ids.status_code == 400 and "turn structure" in ids.json()["error"]["message"]
@@ -209,3 +211,58 @@ def test_extension_routes_limits_and_advertisement(plain: HFBackend, vector_file
     wrong = c.post("/v1/chat/completions", json={"model": "x", "messages": msgs,
                                                  "sycolab_choices": ["t1"]})
     assert wrong.status_code == 404
+
+
+ECHO_CONTEXT, ECHO_CONTINUATION = "Which is true ? t2 or f2 ? The answer is", " t2"
+
+
+def echo_logprobs(model: ServedModel, text: str) -> dict[str, Any]:
+    c = TestClient(create_app(model))
+    answer = c.post("/v1/completions", json={"model": "tiny", "prompt": text, "echo": True,
+                                             "logprobs": 1, "max_tokens": 0})
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()["choices"][0]["logprobs"]
+    return body
+
+
+def test_steered_echo_equals_the_engines_score(plain: HFBackend, vector_file: Path) -> None:
+    backend = steered(plain.model, plain.tokenizer, vector_file, 4.0)
+    text = ECHO_CONTEXT + ECHO_CONTINUATION
+    got = echo_logprobs(ServedModel(backend, name="tiny", intervened=True), text)
+    ref = echo_logprobs(ServedModel(plain, name="tiny"), text)
+    assert got["tokens"] == ref["tokens"] and got["token_logprobs"][0] is None
+    assert max(abs(a - b) for a, b in zip(got["token_logprobs"][1:], ref["token_logprobs"][1:],
+                                          strict=True)) > 1e-3  # the steering applies
+    cont = [lp for lp, at in zip(got["token_logprobs"], got["text_offset"], strict=True)
+            if at >= len(ECHO_CONTEXT)]
+    assert cont  # the split lies at a token boundary
+    [[expected]] = backend.score([ChoiceRequest(Prompt(raw=ECHO_CONTEXT), (ECHO_CONTINUATION,))])
+    assert expected is not None and abs(sum(cont) - expected) < 1e-4
+    [[unsteered]] = plain.score([ChoiceRequest(Prompt(raw=ECHO_CONTEXT), (ECHO_CONTINUATION,))])
+    assert unsteered is not None and abs(unsteered - expected) > 1e-3
+
+
+def test_steered_server_samples_and_returns_logprobs(plain: HFBackend, vector_file: Path
+                                                     ) -> None:
+    backend = steered(plain.model, plain.tokenizer, vector_file, 4.0)
+    c = TestClient(create_app(ServedModel(backend, name="tiny", intervened=True)))
+    msgs = [{"role": "user", "content": QUESTION}]
+    for body in ({"temperature": 0.7, "seed": 3}, {"temperature": 0.0, "logprobs": True,
+                                                   "top_logprobs": 2}):
+        answer = c.post("/v1/chat/completions", json={"model": "tiny", "messages": msgs,
+                                                      "max_tokens": 4, **body})
+        assert answer.status_code == 200, answer.text
+    content = answer.json()["choices"][0]["logprobs"]["content"]
+    assert content and all(t["logprob"] <= 0 and len(t["top_logprobs"]) == 2 for t in content)
+    # greedy with log-probs decodes the same tokens as the engine's steered generation
+    text = backend.generate([GenerateRequest(Prompt(messages=(Message("user", QUESTION),)), 4)])
+    assert answer.json()["choices"][0]["message"]["content"] == text[0]
+
+
+def test_a_contrasting_server_refuses_token_level_requests(plain: HFBackend) -> None:
+    c = TestClient(create_app(ServedModel(plain, name="tiny", decoding="lqcd")))
+    assert c.get("/v1/models").json()["data"][0]["sycolab"]["token_level"] is False
+    echo = c.post("/v1/completions", json={"model": "tiny", "prompt": "Which is true ?",
+                                           "echo": True, "logprobs": 0, "max_tokens": 0})
+    assert echo.status_code == 501
+    assert "--decoding lqcd" in echo.json()["error"]["message"]

@@ -137,7 +137,7 @@ def train_sycophant(seed: int = SEED, steps: int = STEPS) -> HFBackend:
             answers.append(sug if sug is not None and follows else t)
         p = prompt(items[0], suggestions[0], (items[1], suggestions[1]) if n == 2 else None)
         if p not in cache:
-            cache[p] = backend._encode(backend.render(p), False)
+            cache[p] = backend.tokens.encode(backend.render(p), False)
         return cache[p], [tok.convert_tokens_to_ids(a) for a in answers]
 
     rng = random.Random(seed + 1)
@@ -301,7 +301,7 @@ def test_steering_touches_only_assistant_positions(tmp_path: Path) -> None:
     p = Prompt(messages=(Message("system", "Be brief ."), Message("user", "hello"),
                          Message("assistant", "hello world"), Message("user", "world ?")),
                prefill="The answer")
-    ids = steered._encode(steered.render(p), False)
+    ids = steered.tokens.encode(steered.render(p), False)
     mask = steered.prompt_steer_mask(p, ids)
     tokens = tok.convert_ids_to_tokens(ids)
     steered_tokens = [t for t, m in zip(tokens, mask, strict=True) if m]

@@ -1,12 +1,10 @@
-"""``openai:MODEL@BASE_URL``: any OpenAI-compatible server (vLLM, ``sycolab serve``, ...) as a backend.
+"""``openai:MODEL@BASE_URL``: an OpenAI-compatible server (vLLM, ``sycolab serve``) as a backend.
 
-Transport
+Transport (`engine.http_retry`)
     An ``httpx.AsyncClient`` per call of `score`/`generate`, at most `concurrency` requests in
-    flight. 429, 5xx, timeouts and connection errors are retried with exponential backoff
-    (``Retry-After`` honoured). When retries run out on an unreachable or overloaded server
-    (transport errors, 429, 502-504) the run stops with `BackendError` (exit 1, no record
-    written, finished trials kept: re-running resumes); a persistent 500 or any other 4xx fails
-    only its own trial (recorded with ``error``, retried on resume). The key comes from
+    flight, retried with exponential backoff; an unreachable or overloaded server stops the run
+    with `BackendError` (finished trials kept: re-running resumes), a refused request fails only
+    its own trial (recorded with ``error``, retried on resume). The key comes from
     ``OPENAI_API_KEY``; ``SYCOLAB_OPENAI_MAX_RETRIES`` and ``SYCOLAB_OPENAI_TIMEOUT`` set the
     defaults of `max_retries` (5) and `timeout` (120 s).
 
@@ -27,9 +25,10 @@ Choice scoring (``choice_mechanism`` in config.json)
                                     ``/completions``) plus ``sycolab_choices``; the server
                                     scores with the engine's own ``Backend.score``, tokenizing
                                     server side by the same rules. Used first on a steered
-                                    server (token-id prompts carry no turn structure, so
-                                    steering cannot apply to them), after the token-id
-                                    mechanisms otherwise, and without a tokenizer;
+                                    server (token-id prompts carry no turn structure: the
+                                    server steers them at every position, not at the
+                                    assistant turns), after the token-id mechanisms
+                                    otherwise, and without a tokenizer;
     ``generate-extract``            no tokenizer, or a server that offers none of the above:
                                     greedy generation, then the continuation named first in the
                                     reply (whole-word match) scores 0.0 and the others None; no
@@ -47,10 +46,8 @@ from __future__ import annotations
 import asyncio
 import math
 import os
-import random
 import re
 from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import httpx
@@ -65,7 +62,14 @@ from sycolab.engine.base import (
     Progress,
     Prompt,
 )
-from sycolab.engine.local_paths import check_tokenizer_folder, path_like
+from sycolab.engine.http_retry import (
+    OpenAIRequestError,
+    call_with_retries,
+    env_number,
+    run_client,
+)
+from sycolab.engine.loading import load_tokenizer
+from sycolab.engine.tokens import ChatTokens
 
 T = TypeVar("T")
 ECHO_IDS = "completions-echo-ids"
@@ -76,17 +80,7 @@ SYCOLAB_CHOICES = "sycolab-choices"
 GENERATE_EXTRACT = "generate-extract"
 MECHANISMS = (ECHO_IDS, ECHO_IDS_1, PROMPT_LOGPROBS, ECHO_TEXT, SYCOLAB_CHOICES,
               GENERATE_EXTRACT)
-RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
-FATAL_STATUS = frozenset({429, 502, 503, 504})
 EXTRACT_TOKENS = 16
-
-
-class OpenAIRequestError(RuntimeError):
-    """The server refused one request (4xx, or a persistent 500): that trial fails alone."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(f"HTTP {status}: {message}")
-        self.status = status
 
 
 def parse_spec(spec: str) -> tuple[str, str]:
@@ -99,85 +93,6 @@ def parse_spec(spec: str) -> tuple[str, str]:
     if not url.startswith(("http://", "https://")):
         raise UserInputError(f"--model {spec}: the base URL must start with http:// or https://")
     return model, url.rstrip("/")
-
-
-def load_tokenizer(spec: str) -> Any:
-    """`smollm2`, `hf:PATH_OR_ID` or a plain path/id -> a transformers tokenizer."""
-    from transformers import AutoTokenizer
-
-    if spec == "smollm2":
-        from sycolab.engine import smollm2
-
-        source = str(smollm2.ensure_dequantized())
-    else:
-        source = spec.removeprefix("hf:")
-    local = path_like(source)
-    if local:  # checked here; a local path never goes to the Hub
-        source = str(check_tokenizer_folder(source))
-    try:
-        return AutoTokenizer.from_pretrained(source, local_files_only=local)
-    except Exception as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise UserInputError(f"--tokenizer {spec}: cannot load the tokenizer: {first}") from exc
-
-
-class ChatTokens:
-    """Client-side rendering and tokenization, by exactly `HFBackend`'s rules."""
-
-    def __init__(self, tokenizer: Any, *, raw_add_special_tokens: bool = False) -> None:
-        self.tokenizer = tokenizer
-        self.raw_add_special_tokens = raw_add_special_tokens
-
-    def render(self, prompt: Prompt) -> str:
-        if prompt.raw is not None:
-            return prompt.raw
-        if not getattr(self.tokenizer, "chat_template", None):
-            raise UserInputError("--tokenizer: the tokenizer has no chat template")
-        messages = [{"role": m.role, "content": m.content} for m in prompt.messages]
-        text = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True,
-                                                  tokenize=False)
-        return str(text) + prompt.prefill
-
-    def encode(self, text: str, raw: bool) -> list[int]:
-        special = self.raw_add_special_tokens if raw else False
-        return [int(i) for i in self.tokenizer.encode(text, add_special_tokens=special)]
-
-    def _prefix_id(self) -> int:
-        tok = self.tokenizer
-        for cand in (tok.bos_token_id, tok.eos_token_id, tok.pad_token_id, 0):
-            if cand is not None:
-                return int(cand)
-        return 0
-
-    def texts(self, request: ChoiceRequest) -> tuple[str, list[str]]:
-        """Context text and continuation texts (raw mode moves trailing whitespace, as lm-eval)."""
-        context = self.render(request.prompt)
-        conts = list(request.continuations)
-        if request.prompt.raw is not None:
-            n = len(context) - len(context.rstrip())
-            if n > 0:
-                conts = [context[-n:] + c for c in conts]
-                context = context[:-n]
-        return context, conts
-
-    def encode_choice(self, request: ChoiceRequest) -> tuple[list[int], list[list[int]]]:
-        """Context tokens and each continuation's tokens, as `HFBackend.encode_choice`."""
-        raw = request.prompt.raw is not None
-        context, conts = self.texts(request)
-        if raw and context == "":
-            return [self._prefix_id()], [self.encode(c, True) for c in conts]
-        ctx = self.encode(context, raw)
-        if not ctx:
-            return [self._prefix_id()], [self.encode(c, raw) for c in conts]
-        out: list[list[int]] = []
-        for cont in conts:
-            if cont == "":
-                out.append([])
-                continue
-            whole = self.encode(context + cont, raw)
-            out.append(whole[len(ctx):] if raw or whole[: len(ctx)] == ctx
-                       else self.encode(cont, raw))
-        return ctx, out
 
 
 def match_continuation(text: str, continuations: Sequence[str]) -> int | None:
@@ -195,25 +110,6 @@ def match_continuation(text: str, continuations: Sequence[str]) -> int | None:
         if best is None or key < best[0]:
             best = (key, k)
     return None if best is None else best[1]
-
-
-def _env_number(name: str, default: float) -> float:
-    value = os.environ.get(name)
-    if not value:
-        return default
-    try:
-        return float(value)
-    except ValueError:
-        raise UserInputError(f"${name}: expected a number, got {value!r}") from None
-
-
-def _message(resp: httpx.Response) -> str:
-    try:
-        err = resp.json().get("error")
-        text = err.get("message") if isinstance(err, dict) else err
-    except (ValueError, AttributeError):
-        text = None
-    return str(text or resp.text or resp.reason_phrase)[:300]
 
 
 class OpenAIBackend(Backend):
@@ -253,59 +149,15 @@ class OpenAIBackend(Backend):
 
     # ------------------------------------------------------------------ transport
     def _run(self, work: Callable[[httpx.AsyncClient, asyncio.Semaphore], Awaitable[T]]) -> T:
-        async def main() -> T:
-            headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
-            timeout = httpx.Timeout(self.timeout, connect=min(10.0, self.timeout))
-            limits = httpx.Limits(max_connections=self.concurrency,
-                                  max_keepalive_connections=self.concurrency)
-            async with httpx.AsyncClient(base_url=self.base_url, headers=headers,
-                                         timeout=timeout, limits=limits,
-                                         transport=self.transport) as client:
-                return await work(client, asyncio.Semaphore(self.concurrency))
-
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return asyncio.run(main())
-        with ThreadPoolExecutor(1) as pool:  # called from inside an event loop (notebooks)
-            return pool.submit(asyncio.run, main()).result()
+        return run_client(work, base_url=self.base_url, api_key=self.api_key,
+                          timeout=self.timeout, concurrency=self.concurrency,
+                          transport=self.transport)
 
     async def _call(self, client: httpx.AsyncClient, sem: asyncio.Semaphore, method: str,
                     path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-        problem = ""
-        status = 0
-        for attempt in range(self.max_retries + 1):
-            delay = min(self.max_backoff, self.backoff * 2**attempt) * (0.5 + random.random())
-            try:
-                async with sem:
-                    self.stats["requests"] += 1
-                    resp = await client.request(method, path, json=body)
-            except httpx.TransportError as exc:  # connection refused, reset, timeouts
-                status, problem = 0, f"{type(exc).__name__}: {exc}".rstrip(": ")
-            else:
-                if resp.status_code == 200:
-                    try:
-                        data = resp.json()
-                    except ValueError:
-                        raise OpenAIRequestError(200, "the server's answer is not JSON") from None
-                    if not isinstance(data, dict):
-                        raise OpenAIRequestError(200, "the server's answer is not an object")
-                    return data
-                status, problem = resp.status_code, _message(resp)
-                if status not in RETRY_STATUS:
-                    raise OpenAIRequestError(status, problem)
-                after = resp.headers.get("retry-after", "")
-                if after.replace(".", "", 1).isdigit():
-                    delay = min(self.max_backoff, float(after))
-            if attempt < self.max_retries:
-                self.stats["retries"] += 1
-                await asyncio.sleep(delay)
-        if status == 500:
-            raise OpenAIRequestError(status, problem)
-        where = f"{self.base_url}{path}"
-        raise BackendError(f"the server at {where} failed {self.max_retries + 1} times "
-                           f"({f'HTTP {status}: ' if status else ''}{problem}); finished trials "
-                           "are saved, re-run the same command to resume")
+        return await call_with_retries(
+            client, sem, method, path, body, base_url=self.base_url, stats=self.stats,
+            max_retries=self.max_retries, backoff=self.backoff, max_backoff=self.max_backoff)
 
     def _gather(self, kind: str, requests: Sequence[ChoiceRequest | GenerateRequest],
                 one: Callable[[httpx.AsyncClient, asyncio.Semaphore, Any], Awaitable[Any]],
@@ -391,6 +243,10 @@ class OpenAIBackend(Backend):
         offers = isinstance(extensions, list) and "sycolab_choices" in extensions
         return offers, bool(facts.get("steered")) or facts.get("token_level") is False
 
+    def reset_mechanism(self) -> None:
+        """Forget the chosen scoring mechanism: the next use probes the server again."""
+        self._mechanism = None
+
     @property
     def choice_mechanism(self) -> str:
         """How options are scored on this server (probed once)."""
@@ -401,7 +257,7 @@ class OpenAIBackend(Backend):
     async def _probe(self, client: httpx.AsyncClient, sem: asyncio.Semaphore) -> str:
         """Token-id mechanisms first (with a tokenizer), then `sycolab_choices` where the server
         advertises it; where the `/models` entry is already known and says the server steers,
-        `sycolab_choices` comes first (a steered server refuses token-id prompts)."""
+        `sycolab_choices` comes first (a steered server steers token-id prompts everywhere)."""
         probe = ChoiceRequest(Prompt(messages=(Message("user", "Say hello."),)), ("Hello", "Hi"))
         order = [ECHO_IDS, ECHO_IDS_1, PROMPT_LOGPROBS, ECHO_TEXT] if self.chat else []
         offers, steered = self._offers_choices(self._server or {})
@@ -634,8 +490,8 @@ def load_openai_backend(spec: str, *, tokenizer: str | None = None, concurrency:
     model, url = parse_spec(spec)
     tok = load_tokenizer(tokenizer) if tokenizer else None
     retries = max_retries if max_retries is not None else int(
-        _env_number("SYCOLAB_OPENAI_MAX_RETRIES", 5))
-    limit = timeout if timeout is not None else _env_number("SYCOLAB_OPENAI_TIMEOUT", 120.0)
+        env_number("SYCOLAB_OPENAI_MAX_RETRIES", 5))
+    limit = timeout if timeout is not None else env_number("SYCOLAB_OPENAI_TIMEOUT", 120.0)
     return OpenAIBackend(model, url, spec=spec, tokenizer=tok, tokenizer_spec=tokenizer,
                          api_key=os.environ.get("OPENAI_API_KEY") or None,
                          concurrency=concurrency, max_retries=retries, timeout=limit,

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from sycolab.core.errors import UserInputError
+from sycolab.engine.base import SteeringConfig
 
 _HOOKPOINT = re.compile(r"(?:^|\.)layers\.(\d+)$")
 META_KEY = "sycolab"
@@ -270,3 +271,48 @@ def token_mask_from_spans(
                 flags[j] = 1.0
         return flags
     return [1.0 if any(s <= c < e for s, e in spans) else 0.0 for c in starts]
+
+
+# ---------------------------------------------------------------------- a backend's steerer
+def build_steerer(model: Any, steering: SteeringConfig, *, weights_hash: str, hidden_size: int
+                  ) -> tuple[ResidualSteerer, dict[str, Any]]:
+    """The steerer a `SteeringConfig` asks for on `model`, checked against the model (layers,
+    hidden size, the weights the vector was trained on), and its facts for config.json."""
+    vectors, meta = read_steering_file(steering.path)
+    layers = sorted(vectors) if steering.layers is None else list(steering.layers)
+    missing = [layer for layer in layers if layer not in vectors]
+    if missing:
+        raise UserInputError(
+            f"--layers {' '.join(map(str, missing))}: not in {steering.path} "
+            f"(it holds layers {', '.join(map(str, sorted(vectors)))})"
+        )
+    if not layers:
+        raise UserInputError(f"--steer {steering.path}: the file holds no vectors")
+    for layer in layers:
+        if hidden_size and vectors[layer].numel() != hidden_size:
+            raise UserInputError(
+                f"--steer {steering.path}: layer {layer} vector has size "
+                f"{vectors[layer].numel()}, the model's hidden size is {hidden_size}"
+            )
+    trained_on = meta.get("weights_hash")
+    if trained_on and trained_on != weights_hash and not steering.allow_foreign:
+        raise UserInputError(
+            f"--steer {steering.path}: the vector was trained on "
+            f"{meta.get('model') or 'another model'} (weights {str(trained_on)[:12]}), not on "
+            f"this model (weights {weights_hash[:12]}); pass --allow-foreign-vector to apply "
+            "it anyway")
+    steerer = ResidualSteerer(model, {k: vectors[k] for k in layers}, steering.multiplier)
+    info = {
+        "path": str(steering.path),
+        "file_sha256": file_sha256(steering.path),
+        "multiplier": float(steering.multiplier),
+        "layers": layers,
+        "positions": "assistant turns (headers, content, continuations, generated tokens)",
+        "vector_model": meta.get("model"),
+        "vector_weights_hash": trained_on,
+        "vector_data_hash": meta.get("data_hash"),
+        "vector_n_pairs": meta.get("n_pairs"),
+        "vector_matches_weights": None if trained_on is None else trained_on == weights_hash,
+        "allow_foreign_vector": steering.allow_foreign,
+    }
+    return steerer, info

@@ -21,7 +21,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from sycolab.core.stats import DEFAULT_B, bootstrap_ratio
-from sycolab.engine.base import Prompt
+from sycolab.engine.base import Backend, LocalModel, Prompt, require_local
 
 Advance = Callable[[int], None]
 _ACTIVE: ContextVar[Any] = ContextVar("sycolab_phase_progress", default=None)
@@ -113,7 +113,7 @@ def _interval(values: list[float], seed: int) -> dict[str, Any]:
 
 
 def measure_side_effects(
-    backend: Any,
+    backend: Backend | LocalModel,
     prompts: Sequence[Prompt],
     *,
     benign: dict[str, Any] | None = None,
@@ -121,22 +121,19 @@ def measure_side_effects(
     seed: int = 0,
     progress: Advance | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """(summary, per_prompt) for an `HFBackend` with steering and/or an adapter; `progress(n)`
+    """(summary, per_prompt) for a local model with steering and/or an adapter; `progress(n)`
     after each batch of n prompts."""
     import torch
+    backend = require_local(backend, "side effects")
 
-    encoded = []
-    for p in prompts:
-        ids, mask = backend._prompt_ids(p)
-        encoded.append((ids, mask))
+    encoded = [backend.prompt_tokens(p) for p in prompts]
     per_prompt: list[dict[str, Any]] = []
     t_plain = t_mod = 0.0
     n_tokens = 0
-    model = backend.model
     for start in range(0, len(encoded), batch_size):
         chunk = encoded[start : start + batch_size]
         width = max(len(ids) for ids, _ in chunk)
-        ids_t = torch.full((len(chunk), width), backend._pad_id, dtype=torch.long)
+        ids_t = torch.full((len(chunk), width), backend.pad_id, dtype=torch.long)
         attn = torch.zeros((len(chunk), width), dtype=torch.long)
         steer = torch.zeros((len(chunk), width), dtype=torch.float32)
         for b, (ids, mask) in enumerate(chunk):
@@ -144,16 +141,14 @@ def measure_side_effects(
             attn[b, : len(ids)] = 1
             if mask:
                 steer[b, : len(ids)] = torch.tensor(mask, dtype=torch.float32)
-        dev_ids, dev_attn = ids_t.to(backend.device), attn.to(backend.device)
-        with torch.inference_mode():
-            with backend.unmodified():
-                t0 = time.perf_counter()
-                ref = model(input_ids=dev_ids, attention_mask=dev_attn, use_cache=False).logits
-                t_plain += time.perf_counter() - t0
+        with backend.unmodified():
             t0 = time.perf_counter()
-            with backend._steering_scope(steer):
-                mod = model(input_ids=dev_ids, attention_mask=dev_attn, use_cache=False).logits
-            t_mod += time.perf_counter() - t0
+            ref = backend.forward_logits(ids_t, attn)
+            t_plain += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        mod = backend.forward_logits(ids_t, attn, steer)
+        t_mod += time.perf_counter() - t0
+        with torch.inference_mode():
             lp_ref = torch.log_softmax(ref.float(), dim=-1)
             lp_mod = torch.log_softmax(mod.float(), dim=-1)
             kl = (lp_mod.exp() * (lp_mod - lp_ref)).sum(-1).clamp(min=0.0).cpu().double()

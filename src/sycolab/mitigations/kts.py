@@ -3,8 +3,8 @@
 A LoRA adapter (peft, all linear layers) is trained so that steering does little harm on benign
 prompts. Each step, with probability `steer_prob`, one direction of a fixed pool (seeded random
 unit directions plus any given steering vectors, normalized) is added at every position of one
-randomly drawn layer of `layers` (default: the middle third), scaled to `norm_fraction` times the layer's mean residual-stream norm and a
-strength c ~ U[-strength, strength]. Loss = KL(steered model with adapter || original model
+randomly drawn layer of `layers` (default: the middle third), scaled to `norm_fraction` times the
+layer's mean residual-stream norm and a strength c ~ U[-strength, strength]. Loss = KL(steered model with adapter || original model
 without adapter, unsteered), summed over the vocabulary, at the last `kl_positions` positions
 of each benign prompt, with the reference log-probabilities computed once and cached. The output
 folder is a peft adapter usable as ``--adapter DIR --steer FILE``, plus ``kts.json``.
@@ -16,19 +16,14 @@ import json
 import random
 import time
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
+from contextlib import ExitStack, nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from sycolab.core.errors import UserInputError
-from sycolab.engine.base import Prompt
-from sycolab.engine.steering_hooks import (
-    ResidualSteerer,
-    decoder_layers,
-    middle_third,
-    read_steering_file,
-)
+from sycolab.engine.base import Backend, LocalModel, Prompt, require_local
+from sycolab.engine.steering_hooks import ResidualSteerer, middle_third, read_steering_file
 
 
 @dataclass
@@ -53,7 +48,7 @@ def _kl(lp: Any, ref: Any) -> Any:
 
 
 def train_kts(
-    backend: Any,
+    backend: Backend | LocalModel,
     prompts: Sequence[Prompt],
     out: str | Path,
     config: KTSConfig | None = None,
@@ -64,11 +59,9 @@ def train_kts(
 ) -> dict[str, Any]:
     """Train and save the adapter; returns the metadata written to ``OUT/kts.json``."""
     import torch
+    backend = require_local(backend, "kts train")
+    from peft import LoraConfig, get_peft_model
 
-    try:
-        from peft import LoraConfig, get_peft_model
-    except ImportError as exc:
-        raise UserInputError("kts needs the peft package; install it with: pip install peft") from exc
     cfg = config or KTSConfig()
     if backend.adapter is not None or backend.steering is not None:
         raise UserInputError("kts train: start from the plain model (no --adapter, no --steer)")
@@ -79,16 +72,13 @@ def train_kts(
     torch.manual_seed(cfg.seed)
     model = backend.model
     device = backend.device
-    blocks = decoder_layers(model)
-    layers = sorted(set(cfg.layers if cfg.layers is not None else middle_third(len(blocks))))
-    seqs = []
-    for p in prompts:
-        ids, _ = backend._prompt_ids(p)
-        seqs.append(ids[-cfg.max_tokens :])
+    layers = sorted(set(cfg.layers if cfg.layers is not None
+                        else middle_third(backend.num_layers)))
+    seqs = [backend.prompt_tokens(p)[0][-cfg.max_tokens :] for p in prompts]
 
     def batch_tensors(rows: list[list[int]]) -> tuple[Any, Any]:
         width = max(len(r) for r in rows)
-        ids = torch.full((len(rows), width), backend._pad_id, dtype=torch.long)
+        ids = torch.full((len(rows), width), backend.pad_id, dtype=torch.long)
         attn = torch.zeros((len(rows), width), dtype=torch.long)
         for b, r in enumerate(rows):  # left padding: the last positions line up
             ids[b, width - len(r) :] = torch.tensor(r)
@@ -99,21 +89,21 @@ def train_kts(
     norms: dict[int, list[float]] = {layer: [] for layer in layers}
     captured: dict[int, Any] = {}
 
-    def grab(layer: int) -> Callable[[Any, Any, Any], None]:
-        def hook(module: Any, args: Any, output: Any) -> None:
-            captured[layer] = output[0] if isinstance(output, tuple) else output
-        return hook
+    def grab(layer: int) -> Callable[[Any], None]:
+        def keep(activation: Any) -> None:
+            captured[layer] = activation
+        return keep
 
     k = cfg.kl_positions
     reference: list[Any] = []
-    handles = [blocks[layer].register_forward_hook(grab(layer)) for layer in layers]
-    try:
-        with torch.inference_mode():
-            for i in range(0, len(seqs), cfg.batch_size):
-                rows = seqs[i : i + cfg.batch_size]
-                ids, attn = batch_tensors(rows)
-                logits = model(input_ids=ids, attention_mask=attn, use_cache=False,
-                               logits_to_keep=k).logits
+    with ExitStack() as hooks:
+        for layer in layers:
+            hooks.enter_context(backend.hooked(f"blocks.{layer}.residual", grab(layer)))
+        for i in range(0, len(seqs), cfg.batch_size):
+            rows = seqs[i : i + cfg.batch_size]
+            ids, attn = batch_tensors(rows)
+            logits = backend.forward_logits(ids, attn, keep=k)
+            with torch.inference_mode():
                 lp = torch.log_softmax(logits.float(), dim=-1)
                 for b, r in enumerate(rows):
                     n = min(k, len(r))
@@ -121,12 +111,9 @@ def train_kts(
                 for layer in layers:
                     h = captured[layer].float().norm(dim=-1)
                     norms[layer].append(float(h[attn.bool()].mean()))
-    finally:
-        for handle in handles:
-            handle.remove()
     mean_norm = {layer: sum(v) / len(v) for layer, v in norms.items()}
-    hidden = backend._hidden_size()
-    if hidden is None:
+    hidden = backend.hidden_size
+    if not hidden:
         raise UserInputError("kts train: cannot tell the model's hidden size")
     gen = torch.Generator().manual_seed(cfg.seed)
     pool: list[dict[int, Any]] = []

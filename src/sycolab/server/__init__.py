@@ -7,21 +7,27 @@ log-probabilities, vLLM's ``prompt_logprobs``, text or token-id prompts). Extens
 (advertised under ``sycolab.extensions`` in ``/v1/models``): ``sycolab_choices`` scores
 continuations with the engine's ``Backend.score`` (steering included), and
 ``sycolab_next_token_logprobs`` returns the vocabulary's log-probabilities at the first reply
-position.
+position. On a steered server every route is steered as the engine steers (see
+`sycolab.server._model` for the positions).
 """
 
 from __future__ import annotations
 
 from sycolab.server._app import create_app
-from sycolab.server._model import RequestError, ServedModel, ServerLimits
-from sycolab.server._serve import ServeOptions, build_served_model, serve
+from sycolab.server._model import Completion, RequestError, ServedModel, ServerLimits
+from sycolab.server._schemas import ChatCompletionRequest, CompletionRequest
+from sycolab.server._serve import ServeOptions, build_served_model, is_loopback, serve
 
 __all__ = [
+    "ChatCompletionRequest",
+    "Completion",
+    "CompletionRequest",
     "RequestError",
     "ServeOptions",
     "ServedModel",
     "ServerLimits",
     "build_served_model",
     "create_app",
+    "is_loopback",
     "serve",
 ]

@@ -197,13 +197,13 @@ def create_app(served: ServedModel, *, api_key: str | None = None,
 
     @app.get("/v1/models")
     async def models() -> dict[str, Any]:
-        info = {"spec": getattr(served.backend, "spec", served.name),
-                "token_level": served.token_level and not served.intervened,
+        describe = served.backend.describe()
+        info = {"spec": describe.get("spec", served.name),
+                "token_level": served.token_level,
                 "max_prompt_tokens": served.limits.max_prompt_tokens,
                 "max_new_tokens": served.limits.max_new_tokens,
                 "extensions": list(SCORING_EXTENSIONS) if served.scores_choices else [],
                 "steered": served.intervened, **(extra_info or {})}
-        describe = served.backend.describe()
         info.setdefault("weights_hash", describe.get("weights_hash"))
         return {"object": "list", "data": [
             {"id": served.name, "object": "model", "created": created, "owned_by": "sycolab",

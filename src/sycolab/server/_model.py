@@ -1,15 +1,22 @@
-"""The model behind the server: any `Backend`, plus token-level access for local HF models.
+"""The model behind the server: any `Backend`, plus token-level access for a `LocalModel`.
 
 Greedy chat completions without log-probabilities go through ``backend.generate`` (so the
 engine's steering applies, and answers equal ``sycolab eval --model SPEC``'s). Prompt
-log-probabilities (``echo``, ``prompt_logprobs``), sampling and generated-token log-probabilities
-need the transformers model itself (``backend.model``/``backend.tokenizer``); they are refused
-with 501 on a server whose backend steers or contrasts, because this token-level path would
-silently skip the intervention. The token-level generations of a batch (sampled or greedy,
-any seeds, temperatures and ``top_p``) run as one decode (``_decode.decode_batch``), in the
-engine's sub-batches and threads. Option scoring through the ``sycolab_choices`` extension
-(chat messages, or a raw text prompt) goes through ``backend.score``, which steers exactly the
-assistant-turn tokens, so it works on steered servers too and equals a local ``--steer`` run.
+log-probabilities (``echo``, ``prompt_logprobs``), sampling, generated-token and next-token
+log-probabilities go through the engine's public token-level methods (`LocalModel`:
+``prompt_logprobs``, ``decode``, ``next_token_logprobs``), in the engine's batches, threads and
+prefix store, and under its steering. Option scoring through the ``sycolab_choices`` extension
+(chat messages, or a raw text prompt) goes through ``backend.score``.
+
+Steered positions (a server started with ``--steer``), as the engine steers:
+- a raw-text or token-id prompt (``/v1/completions``) has no turns: every position is steered,
+  prompt and generated tokens alike (as ``--scoring lm-eval`` steers raw prompts);
+- a chat prompt (``/v1/chat/completions``) is steered at its assistant-turn tokens (earlier
+  assistant turns, the generation header, any ``continue_final_message`` prefill) and at every
+  generated token, never at system or user tokens.
+
+A server whose backend contrasts (``--decoding``, LQCD) refuses token-level requests with 501:
+the contrast needs each request's neutral prompt, which those requests do not carry.
 Everything here runs on the server's single worker thread.
 """
 
@@ -18,16 +25,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from sycolab.core.items import Message
-from sycolab.engine.base import Backend, ChoiceRequest, GenerateRequest, Prompt
-from sycolab.engine.prefix_cache import PrefixCache
-from sycolab.server._decode import Decoded, DecodeJob, decode_batch
+from sycolab.engine.base import Backend, ChoiceRequest, GenerateRequest, LocalModel, Prompt
+from sycolab.engine.sampling import Decoded, DecodeJob
+from sycolab.engine.tokens import ChatTokens
 from sycolab.server._schemas import ChatCompletionRequest, CompletionRequest
-
-_STOP_TOKENS = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<end_of_turn>")
-_TOKEN_BUDGET = 1024  # tokens per prompt-log-prob forward pass (bounds the logits' memory)
 
 
 class RequestError(Exception):
@@ -91,50 +94,46 @@ class ServedModel:
     """Executes batches of API requests on one backend (called from the worker thread only)."""
 
     def __init__(self, backend: Backend, *, name: str, limits: ServerLimits | None = None,
-                 intervened: bool = False) -> None:
+                 intervened: bool = False, decoding: str | None = None) -> None:
         self.backend = backend
         self.name = name
         self.limits = limits or ServerLimits()
-        self.intervened = intervened
-        self.model: Any = getattr(backend, "model", None)
-        self.tokenizer: Any = getattr(backend, "tokenizer", None)
-        self.device: str = str(getattr(backend, "device", "cpu"))
-        self.token_level = self.model is not None and self.tokenizer is not None
-        self._stop_ids = self._pick_stop_ids() if self.token_level else []
-        self._kv_keyword: str | None = None
+        self.intervened = intervened  # steered (or otherwise modified): reported to clients
+        self.decoding = decoding  # a contrastive decoding (LQCD): no token-level requests
+        self.local: LocalModel | None = backend if isinstance(backend, LocalModel) else None
 
-    # ------------------------------------------------------------------ helpers
-    def _pick_stop_ids(self) -> list[int]:
-        tok = self.tokenizer
-        ids: set[int] = set()
-        if tok.eos_token_id is not None:
-            ids.add(int(tok.eos_token_id))
-        gen_eos = getattr(getattr(self.model, "generation_config", None), "eos_token_id", None)
-        if isinstance(gen_eos, int):
-            ids.add(gen_eos)
-        elif isinstance(gen_eos, list):
-            ids.update(int(i) for i in gen_eos)
-        vocab = tok.get_vocab()
-        ids.update(int(vocab[n]) for n in _STOP_TOKENS if n in vocab)
-        return sorted(ids)
+    @property
+    def token_level(self) -> bool:
+        """Whether token-level requests (prompt log-probs, sampling, logprobs) are served."""
+        return self.local is not None and self.decoding is None
 
-    def _need_tokens(self, what: str) -> None:
-        if not self.token_level:
+    def _engine(self, what: str) -> LocalModel:
+        if self.local is None:
             raise RequestError(501, f"{what} needs a local transformers model; this server "
                                     f"serves {self.name} without token-level access")
-        if self.intervened:
-            raise RequestError(501, f"{what} is not available on a server started with --steer "
-                                    "or --decoding yet (the token-level path would skip the "
-                                    "intervention); use greedy chat completions, or "
-                                    "sycolab_choices for option log-probabilities")
+        if self.decoding is not None:
+            raise RequestError(501, f"{what} is not available on a server started with "
+                                    f"--decoding {self.decoding}: the contrast needs each "
+                                    "request's neutral prompt, which these requests do not "
+                                    "carry; use greedy chat completions")
+        return self.local
+
+    @property
+    def _tokens(self) -> ChatTokens:
+        return self._engine("token-level access").tokens
+
+    def _raw_flags(self, ids: list[int]) -> list[float]:
+        """Steering flags of a raw-text or token-id prompt: every position, when steering."""
+        local = self.local
+        return [1.0] * len(ids) if local is not None and local.steering_active else []
 
     def count(self, text: str) -> int:
-        if self.token_level:
-            return len(self.tokenizer.encode(text, add_special_tokens=False))
+        if self.local is not None:
+            return self.local.tokens.count(text)
         return len(re.findall(r"\S+", text))
 
     def _tok_text(self, token_id: int) -> str:
-        return str(self.tokenizer.decode([token_id]))
+        return self._tokens.decode([token_id])
 
     def _check_prompt(self, n_tokens: int) -> None:
         if n_tokens > self.limits.max_prompt_tokens:
@@ -165,9 +164,8 @@ class ServedModel:
         return Prompt(messages=tuple(msgs), prefill=prefill)
 
     def _render(self, prompt: Prompt) -> str:
-        render = getattr(self.backend, "render", None)
-        if callable(render):
-            return str(render(prompt))
+        if self.local is not None:
+            return self.local.render(prompt)
         return "\n".join(f"{m.role}: {m.content}" for m in prompt.messages) + prompt.prefill
 
     def run_chat(self, reqs: Sequence[ChatCompletionRequest]) -> list[Completion | Exception]:
@@ -187,14 +185,13 @@ class ServedModel:
                 if temperature == 0.0 and not req.logprobs:
                     greedy.append((i, prompt, limit, n_prompt))
                     continue
-                self._need_tokens("sampling (temperature > 0) or logprobs")
-                ids = [int(t) for t in self.tokenizer.encode(self._render(prompt),
-                                                             add_special_tokens=False)]
-                if not ids:
+                engine = self._engine("sampling (temperature > 0) or logprobs")
+                if not self._render(prompt):
                     raise RequestError(400, "messages: the rendered prompt is empty", "messages")
+                ids, flags = engine.prompt_tokens(prompt)
                 top = (req.top_logprobs or 0) if req.logprobs else None
                 decode.append((i, DecodeJob(ids, limit, temperature, req.top_p or 1.0, req.seed,
-                                            top)))
+                                            top, flags)))
             except Exception as exc:  # noqa: BLE001 - one request's failure stays its own
                 out[i] = exc
         if decode:
@@ -218,7 +215,7 @@ class ServedModel:
     @property
     def scores_choices(self) -> bool:
         """Whether `sycolab_choices` is offered: a local transformers backend that scores."""
-        return self.token_level and callable(getattr(self.backend, "_prompt_ids", None))
+        return self.local is not None
 
     def _score_prompt(self, req: ChatCompletionRequest | CompletionRequest) -> Prompt:
         if isinstance(req, ChatCompletionRequest):
@@ -239,7 +236,7 @@ class ServedModel:
         jobs: list[tuple[int, Prompt, tuple[str, ...], int]] = []
         for i, req in enumerate(reqs):
             try:
-                if not self.scores_choices:
+                if self.local is None:
                     raise RequestError(501, "sycolab_choices needs a local transformers model; "
                                             f"this server serves {self.name} without it")
                 if req.stream:
@@ -247,8 +244,7 @@ class ServedModel:
                                        "stream")
                 prompt = self._score_prompt(req)
                 choices = tuple(req.sycolab_choices or ())
-                engine: Any = self.backend
-                n_prompt = len(engine._prompt_ids(prompt)[0])
+                n_prompt = len(self.local.prompt_tokens(prompt)[0])
                 longest = max((self.count(c) for c in choices), default=0)
                 self._check_prompt(n_prompt + longest)
                 jobs.append((i, prompt, choices, n_prompt))
@@ -269,34 +265,22 @@ class ServedModel:
     def next_token_logprobs(self, prompt: Prompt) -> list[float]:
         """Log-probabilities over the vocabulary at the first reply position, steered as the
         engine steers (the prompt's assistant-turn tokens)."""
-        import torch
-
-        engine: Any = self.backend  # an HFBackend (see `scores_choices`)
-        ids, mask = engine._prompt_ids(prompt)
-        steer = torch.tensor([mask], dtype=torch.float32) if mask else None
-        with torch.inference_mode(), engine._steering_scope(steer):
-            logits = self.model(input_ids=torch.tensor([ids], device=self.device),
-                                use_cache=False).logits[0, -1]
-            lp = torch.log_softmax(logits.float(), dim=-1)
-        return [float(v) for v in lp.double().cpu().tolist()]
+        if self.local is None:
+            raise RequestError(501, "sycolab_next_token_logprobs needs a local transformers "
+                                    f"model; this server serves {self.name} without it")
+        return self.local.next_token_logprobs(prompt)
 
     # ------------------------------------------------------------------ completions
     def _encode_prompt(self, prompt: str | list[int], special: bool
                        ) -> tuple[list[int], list[int] | None]:
         """Token ids and (for text prompts) each token's character offset."""
+        tokens = self._tokens
         if isinstance(prompt, list):
-            vocab = len(self.tokenizer)
+            vocab = tokens.vocab_size
             if any(t < 0 or t >= vocab for t in prompt):
                 raise RequestError(400, f"prompt: token ids must lie in [0, {vocab})", "prompt")
             return list(prompt), None
-        enc = self.tokenizer(prompt, add_special_tokens=special, return_offsets_mapping=True)
-        ids = [int(t) for t in enc["input_ids"]]
-        offsets = [int(a) for a, _ in enc["offset_mapping"]]
-        return ids, offsets
-
-    def _offsets(self, ids: list[int]) -> list[int]:
-        """Character offsets of token-id prompts: the length of the decoded prefix."""
-        return [len(self.tokenizer.decode(ids[:j])) for j in range(len(ids))]
+        return tokens.encode_with_offsets(prompt, special)
 
     def run_completions(self, reqs: Sequence[CompletionRequest]
                         ) -> list[list[Completion] | Exception]:
@@ -320,8 +304,8 @@ class ServedModel:
                     req.max_tokens > 0 and temperature > 0) or any(
                     isinstance(p, list) for p in prompts)
                 if needs_tokens:
-                    self._need_tokens("prompt log-probabilities, token-id prompts, logprobs "
-                                      "or sampling")
+                    self._engine("prompt log-probabilities, token-id prompts, logprobs or "
+                                 "sampling")
                     jobs.append((i, prompts))
                 else:
                     out[i] = self._plain_completions(req, [str(p) for p in prompts])
@@ -378,7 +362,7 @@ class ServedModel:
             if req.max_tokens > 0:
                 for k, (ids, _) in enumerate(enc):
                     gen[(i, k)] = DecodeJob(ids, req.max_tokens, temperature, req.top_p or 1.0,
-                                            req.seed, req.logprobs)
+                                            req.seed, req.logprobs, self._raw_flags(ids))
         decoded = dict(zip(gen, self.decode(list(gen.values())), strict=True)) if gen else {}
         for i, enc in encoded.items():
             req = reqs[i]
@@ -390,7 +374,7 @@ class ServedModel:
                         plp = [None if t is None else TokenInfo(t.token_id, t.text, t.logprob,
                                                                 t.top[: top_k[i]]) for t in plp]
                     text_prompt = enc_text = (req.prompts()[k] if offsets is not None
-                                              else str(self.tokenizer.decode(ids)))
+                                              else self._tokens.decode(ids))
                     if req.max_tokens > 0:
                         comp = self._completion(gen[(i, k)], decoded[(i, k)], req.stops())
                     else:
@@ -398,7 +382,8 @@ class ServedModel:
                                           tokens=[] if req.logprobs is not None else None)
                     comp.prompt = plp
                     comp.prompt_text = str(text_prompt)
-                    comp.prompt_offsets = offsets if offsets is not None else self._offsets(ids)
+                    comp.prompt_offsets = (offsets if offsets is not None
+                                           else self._tokens.offsets(ids))
                     comp.prompt_tokens = len(ids)
                     if req.echo:
                         comp.text = str(enc_text) + comp.text
@@ -410,91 +395,19 @@ class ServedModel:
     # ------------------------------------------------------------------ token level
     def prompt_logprobs(self, seqs: Sequence[list[int]], top_k: int
                         ) -> list[list[TokenInfo | None]]:
-        """Per sequence, each token's log-probability given the tokens before it (None first)."""
-        import torch
-
-        results: list[list[TokenInfo | None]] = [[] for _ in seqs]
-        order = sorted(range(len(seqs)), key=lambda i: (-len(seqs[i]), i))
-        batches: list[list[int]] = []
-        for i in order:
-            if batches and (len(batches[-1]) + 1) * len(seqs[batches[-1][0]]) <= _TOKEN_BUDGET:
-                batches[-1].append(i)
-            else:
-                batches.append([i])
-        pad = self.tokenizer.pad_token_id
-        pad = int(pad if pad is not None else (self.tokenizer.eos_token_id or 0))
-        for batch in batches:
-            width = max(len(seqs[i]) for i in batch)
-            ids = torch.full((len(batch), width), pad, dtype=torch.long)
-            attn = torch.zeros((len(batch), width), dtype=torch.long)
-            for b, i in enumerate(batch):
-                ids[b, : len(seqs[i])] = torch.tensor(seqs[i])
-                attn[b, : len(seqs[i])] = 1
-            with torch.inference_mode():
-                out = self.model(input_ids=ids.to(self.device),
-                                 attention_mask=attn.to(self.device), use_cache=False)
-                lp = torch.log_softmax(out.logits[:, :-1].float(), dim=-1)
-                target = ids[:, 1:].to(lp.device)
-                chosen = torch.gather(lp, 2, target[:, :, None])[:, :, 0].double().cpu()
-                tops = lp.topk(top_k, dim=-1) if top_k > 0 else None
-                top_v = tops.values.double().cpu().tolist() if tops is not None else None
-                top_i = tops.indices.cpu().tolist() if tops is not None else None
-            for b, i in enumerate(batch):
-                row: list[TokenInfo | None] = [None]
-                for j in range(1, len(seqs[i])):
-                    tid = seqs[i][j]
-                    alts = []
-                    if top_v is not None and top_i is not None:
-                        alts = [(int(t), self._tok_text(int(t)), float(v))
-                                for t, v in zip(top_i[b][j - 1], top_v[b][j - 1], strict=True)]
-                    row.append(TokenInfo(tid, self._tok_text(tid), float(chosen[b, j - 1]), alts))
-                results[i] = row
-        return results
-
-    def _cache_kwarg(self) -> str:
-        """The forward keyword that takes a KV cache (`cache` from transformers 5.2x)."""
-        if self._kv_keyword is None:
-            engine = getattr(self.backend, "_cache_kwarg", None)
-            if callable(engine):
-                self._kv_keyword = str(engine())
-            else:
-                import inspect
-
-                params = inspect.signature(self.model.forward).parameters
-                self._kv_keyword = "cache" if "cache" in params else "past_key_values"
-        return self._kv_keyword
+        """Per sequence, each token's log-probability given the tokens before it (None first),
+        steered at every position on a steered server."""
+        engine = self._engine("prompt log-probabilities")
+        if not seqs:
+            return []
+        rows = engine.prompt_logprobs([(s, self._raw_flags(s)) for s in seqs], top_k)
+        return [[None if t is None else TokenInfo(
+            t.token_id, self._tok_text(t.token_id), t.logprob,
+            [(a, self._tok_text(a), v) for a, v in t.top]) for t in row] for row in rows]
 
     def decode(self, jobs: Sequence[DecodeJob]) -> list[Decoded]:
-        """Batched token-level generation of `jobs`, in the engine's sub-batches and threads
-        where the backend offers them (an `HFBackend`), else in one batch."""
-        engine: Any = self.backend
-        pad = self._stop_ids[0] if self._stop_ids else 0
-        kwarg = self._cache_kwarg()
-        store: PrefixCache | None = getattr(engine, "prefix_cache", None)
-        state = getattr(engine, "_model_state", None)
-        if store is not None and callable(state):
-            store.use_mode(state())  # the greedy path's key: entries are shared
-        else:
-            store = None
-
-        def run(idx: list[int]) -> tuple[list[int], list[Decoded]]:
-            return idx, decode_batch(self.model, [jobs[i] for i in idx], pad_id=pad,
-                                     stop_ids=self._stop_ids, device=self.device,
-                                     cache_kwarg=kwarg, prefix_cache=store)
-
-        groups = [list(range(len(jobs)))]
-        split = getattr(engine, "_batches", None)
-        if callable(split):
-            groups = split([len(j.ids) for j in jobs],
-                           extra_per_row=max(j.max_new for j in jobs))
-        run_all = getattr(engine, "_run_batches", None)
-        tasks = [(run, g) for g in groups]
-        done = run_all(tasks, None) if callable(run_all) else (run(g) for g in groups)
-        results: list[Decoded] = [Decoded() for _ in jobs]
-        for idx, decoded in done:
-            for i, d in zip(idx, decoded, strict=True):
-                results[i] = d
-        return results
+        """Batched token-level generation of `jobs` by the engine."""
+        return self._engine("token-level generation").decode(jobs)
 
     def _completion(self, job: DecodeJob, d: Decoded, stops: Sequence[str]) -> Completion:
         """A decoded row as a completion: stop strings cut, log-probabilities where asked."""
@@ -504,12 +417,13 @@ class ServedModel:
             infos = [TokenInfo(tok, self._tok_text(tok), lp,
                                [(t, self._tok_text(t), v) for t, v in alts])
                      for tok, lp, alts in zip(new, d.logprobs, d.top, strict=True)]
-        text = str(self.tokenizer.decode(new, skip_special_tokens=True))
+        tokens = self._tokens
+        text = tokens.decode(new, skip_special=True)
         cut, hit = _cut_at_stop(text, stops)
         if hit:
             keep = 0
-            while keep < len(new) and len(self.tokenizer.decode(
-                    new[: keep + 1], skip_special_tokens=True)) <= len(cut):
+            while keep < len(new) and len(tokens.decode(new[: keep + 1],
+                                                        skip_special=True)) <= len(cut):
                 keep += 1
             new, infos = new[:keep], infos[:keep]
         reason = "stop" if d.stopped or hit else "length"

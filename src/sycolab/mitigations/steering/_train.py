@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,8 +23,8 @@ from sycolab.core.errors import UserInputError
 from sycolab.core.items import Item
 from sycolab.core.normalize import normalize_answer
 from sycolab.core.suites import Suite
-from sycolab.engine.base import ChoiceRequest, Prompt
-from sycolab.engine.steering_hooks import decoder_layers, middle_third
+from sycolab.engine.base import Backend, ChoiceRequest, LocalModel, Prompt, require_local
+from sycolab.engine.steering_hooks import middle_third
 from sycolab.mitigations.steering._vector import SteeringVector
 
 PAIR_PROTOCOLS = ("suggest-incorrect", "persona")
@@ -91,7 +92,7 @@ def pairs_hash(pairs: Sequence[ContrastPair]) -> str:
 
 
 def train_vector(
-    backend: Any,
+    backend: Backend | LocalModel,
     items: Sequence[Item] | Sequence[ContrastPair],
     layers: Sequence[int] | None = None,
     *,
@@ -102,9 +103,10 @@ def train_vector(
 ) -> SteeringVector:
     """CAA vectors for `layers` (default: the middle third) from items or ready contrast pairs.
 
-    `backend` is an `HFBackend`; its model runs unsteered (its adapter, if any, stays on).
+    `backend` is a local model; it runs unsteered (its adapter, if any, stays on).
     """
     import torch
+    backend = require_local(backend, "steer train")
 
     pairs = [p for p in items if isinstance(p, ContrastPair)]
     if len(pairs) != len(items):
@@ -113,12 +115,11 @@ def train_vector(
     if not pairs:
         raise UserInputError("steer train: no item yields a contrast pair (items need a wrong or "
                              "suggested answer)")
-    model = backend.model
-    blocks = decoder_layers(model)
-    chosen = sorted(set(middle_third(len(blocks)) if layers is None else layers))
+    n_layers = backend.num_layers
+    chosen = sorted(set(middle_third(n_layers) if layers is None else layers))
     for layer in chosen:
-        if not 0 <= layer < len(blocks):
-            raise UserInputError(f"--layers {layer}: the model has layers 0..{len(blocks) - 1}")
+        if not 0 <= layer < n_layers:
+            raise UserInputError(f"--layers {layer}: the model has layers 0..{n_layers - 1}")
     seqs: list[list[int]] = []
     for p in pairs:
         ctx, conts = backend.encode_choice(ChoiceRequest(p.prompt, (p.sycophantic, p.honest)))
@@ -127,16 +128,16 @@ def train_vector(
         seqs += [ctx + conts[0], ctx + conts[1]]
     captured: dict[int, Any] = {}
 
-    def grab(layer: int) -> Callable[[Any, Any, Any], None]:
-        def hook(module: Any, args: Any, output: Any) -> None:
-            captured[layer] = output[0] if isinstance(output, tuple) else output
-        return hook
+    def grab(layer: int) -> Callable[[Any], None]:
+        def keep(activation: Any) -> None:
+            captured[layer] = activation
+        return keep
 
-    handles = [blocks[layer].register_forward_hook(grab(layer)) for layer in chosen]
-    pad = backend._pad_id
-    device = backend.device
+    pad = backend.pad_id
     total: dict[int, Any] = dict.fromkeys(chosen)
-    try:
+    with ExitStack() as hooks:
+        for layer in chosen:
+            hooks.enter_context(backend.hooked(f"blocks.{layer}.residual", grab(layer)))
         step = max(2, batch_size - batch_size % 2)
         for start in range(0, len(seqs), step):
             batch = seqs[start : start + step]
@@ -147,9 +148,8 @@ def train_vector(
                 ids[b, : len(s)] = torch.tensor(s)
                 attn[b, : len(s)] = 1
             last = torch.tensor([len(s) - 1 for s in batch])
-            with torch.inference_mode():
-                model(input_ids=ids.to(device), attention_mask=attn.to(device), use_cache=False,
-                      logits_to_keep=1)
+            # a zero steering mask: no position is steered, whatever the backend steers
+            backend.forward_logits(ids, attn, torch.zeros(ids.shape), keep=1)
             for layer in chosen:
                 hid = captured[layer].float()
                 h = hid[torch.arange(len(batch), device=hid.device), last.to(hid.device)]
@@ -157,9 +157,6 @@ def train_vector(
                 total[layer] = diff if total[layer] is None else total[layer] + diff
             if progress is not None:
                 progress(len(batch) // 2)
-    finally:
-        for handle in handles:
-            handle.remove()
     info = backend.describe()
     return SteeringVector(
         vectors={layer: total[layer] / len(pairs) for layer in chosen},

@@ -1,4 +1,4 @@
-"""Batched token-level generation: greedy or sampled rows, each with its own seed.
+"""Batched token-level generation (`sycolab serve`): greedy or sampled rows, each with its own seed.
 
 One batch mixes requests of any temperature, `top_p` and seed. Prompts are left-padded with
 explicit positions and a key/value cache; a prompt starts from the engine's prefix store where
@@ -9,7 +9,8 @@ without one), one draw per sampled token, and applies its own temperature and nu
 to its own logits, so a seeded request's tokens do not depend on its neighbours in the batch.
 Its logits do, by float rounding alone (padding, batch shape, a cached prefix): a sampled token
 can change only when a draw falls within that rounding of a boundary between two tokens'
-cumulative probabilities.
+cumulative probabilities. Steering applies as in `engine.greedy`: each row's prompt flags, and
+every generated token.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 # reuse each other's prompt states.
 from sycolab.engine.greedy import _plain_layers, _Row, _store, prefill_inputs
 from sycolab.engine.prefix_cache import PrefixCache
+from sycolab.engine.scoring import SteeringScope
 
 # Finished rows are dropped once they are this share of the batch (each drop copies the cache).
 COMPACT_SHARE = 0.25
@@ -39,6 +41,7 @@ class DecodeJob:
     top_p: float = 1.0
     seed: int | None = None
     top_logprobs: int | None = None  # None: no log-probs; k: each token's plus the k likeliest
+    steer: list[float] = field(default_factory=list)  # per prompt token (empty: not steering)
 
 
 @dataclass
@@ -108,7 +111,7 @@ def _nucleus(probs: Any, top_p: float) -> Any:
 
 
 def decode_batch(model: Any, jobs: Sequence[DecodeJob], *, pad_id: int, stop_ids: Sequence[int],
-                 device: str, cache_kwarg: str = "past_key_values",
+                 device: str, steering: SteeringScope, cache_kwarg: str = "past_key_values",
                  prefix_cache: PrefixCache | None = None) -> list[Decoded]:
     """Continue every job's prompt in one batch (each `max_new` >= 1).
 
@@ -120,14 +123,15 @@ def decode_batch(model: Any, jobs: Sequence[DecodeJob], *, pad_id: int, stop_ids
     samplers = [_RowSampler(j) for j in jobs]
     results = [Decoded() for _ in jobs]
     picked: list[list[int]] = [[] for _ in jobs]  # every chosen token, stop token included
-    rows = [_Row(list(j.ids), None) for j in jobs]
+    rows = [_Row(list(j.ids), list(j.steer) if j.steer else None) for j in jobs]
     n = len(rows)
-    ids, pos, attn, _, kwargs = prefill_inputs(rows, prefix_cache, pad_id, device, cache_kwarg)
+    ids, pos, attn, mask, kwargs = prefill_inputs(rows, prefix_cache, pad_id, device,
+                                                  cache_kwarg)
     c_max, n_max = max(r.cached for r in rows), max(r.new for r in rows)
     stops = set(stop_ids)
     active = list(range(n))
     done = [False] * n
-    with torch.inference_mode():
+    with torch.inference_mode(), steering(mask):
         out = model(input_ids=ids, attention_mask=attn, position_ids=pos, use_cache=True,
                     logits_to_keep=1, **kwargs)
         cache = out[cache_kwarg] if cache_kwarg in out else out["past_key_values"]

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
+from sycolab.core.errors import BackendError
 from sycolab.core.items import Item, Message
-from sycolab.engine.base import Backend, BackendError, ChoiceRequest, GenerateRequest, Progress
+from sycolab.engine.base import Backend, ChoiceRequest, GenerateRequest, Progress
 from sycolab.engine.mock import MockBackend
 from sycolab.evaluation.judge import Judge, JudgeInput, judge_messages, parse_verdict
 

@@ -17,8 +17,9 @@ from toys import tiny_llama, word_tokenizer
 
 from sycolab.core.errors import UserInputError
 from sycolab.core.items import Message
-from sycolab.engine.base import LocalModel, Prompt
+from sycolab.engine.base import Prompt
 from sycolab.engine.hf_backend import HFBackend
+from sycolab.engine.local_model import LocalModel
 from sycolab.engine.mock import MockBackend
 
 WORDS = ["hello", "world", "what", "is", "the", "answer", "?", "user", "assistant", "system"]

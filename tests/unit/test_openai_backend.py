@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from sycolab.core.errors import UserInputError
+from sycolab.core.errors import BackendError, UserInputError
 from sycolab.core.items import Message
-from sycolab.engine.base import BackendError, ChoiceRequest, GenerateRequest, Prompt
+from sycolab.engine.base import ChoiceRequest, GenerateRequest, Prompt
 from sycolab.engine.openai_backend import (
     ECHO_IDS,
     ECHO_IDS_1,

@@ -18,8 +18,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from sycolab.core.errors import UserInputError
-from sycolab.engine.base import BackendError
+from sycolab.core.errors import BackendError, UserInputError
 
 T = TypeVar("T")
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})

@@ -28,11 +28,10 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qsl
 
-from sycolab.core.errors import UserInputError
+from sycolab.core.errors import BackendError, UserInputError
 from sycolab.core.items import LETTERS, Item
 from sycolab.engine.base import (
     Backend,
-    BackendError,
     ChoiceRequest,
     Contrast,
     GenerateRequest,

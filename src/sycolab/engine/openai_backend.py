@@ -52,11 +52,10 @@ from typing import Any, TypeVar
 
 import httpx
 
-from sycolab.core.errors import UserInputError
+from sycolab.core.errors import BackendError, UserInputError
 from sycolab.core.items import Message
 from sycolab.engine.base import (
     Backend,
-    BackendError,
     ChoiceRequest,
     GenerateRequest,
     Progress,

@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Literal
 
-from sycolab.core.errors import UserInputError
-from sycolab.engine.base import BackendError, Progress
+from sycolab.core.errors import BackendError, UserInputError
+from sycolab.engine.base import Progress
 
 BatchSize = int | Literal["auto"]
 Job = tuple[Callable[[list[int]], Any], list[int]]

@@ -15,8 +15,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sycolab.core.errors import BackendError
 from sycolab.core.records import TrialRecord, latest_by_trial
-from sycolab.engine.base import BackendError
 from sycolab.evaluation.judge import Judge
 from sycolab.evaluation.plan import TrialPlan
 from sycolab.evaluation.progress import RunProgress

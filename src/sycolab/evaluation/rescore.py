@@ -15,11 +15,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sycolab.core.errors import UserInputError
+from sycolab.core.errors import BackendError, UserInputError
 from sycolab.core.extraction import RULES_VERSION
 from sycolab.core.prompt_presets import get_preset
 from sycolab.core.records import TrialRecord, latest_records
-from sycolab.engine.base import Backend, BackendError, ChoiceRequest, GenerateRequest, Progress
+from sycolab.engine.base import Backend, ChoiceRequest, GenerateRequest, Progress
 from sycolab.evaluation.api import EvalResult, _load_judge, _load_suites, finish_run
 from sycolab.evaluation.execute import error_causes, run_pending
 from sycolab.evaluation.plan import build_plan

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sycolab.core.conversation import assistant_turn, followup_turn, step_messages
-from sycolab.core.errors import UserInputError
+from sycolab.core.errors import BackendError, UserInputError
 from sycolab.core.extraction import extract
 from sycolab.core.items import LETTERS, Message
 from sycolab.core.metrics import trial_indicators
@@ -23,7 +23,6 @@ from sycolab.core.protocols import REASK
 from sycolab.core.records import TrialRecord
 from sycolab.engine.base import (
     Backend,
-    BackendError,
     ChoiceRequest,
     Contrast,
     GenerateRequest,

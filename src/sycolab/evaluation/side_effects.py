@@ -21,7 +21,8 @@ from contextvars import ContextVar
 from typing import Any
 
 from sycolab.core.stats import DEFAULT_B, bootstrap_ratio
-from sycolab.engine.base import Backend, LocalModel, Prompt, require_local
+from sycolab.engine.base import Backend, Prompt
+from sycolab.engine.local_model import LocalModel, require_local
 
 Advance = Callable[[int], None]
 _ACTIVE: ContextVar[Any] = ContextVar("sycolab_phase_progress", default=None)

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from sycolab.core.errors import UserInputError
-from sycolab.engine.base import Backend, LocalModel, Prompt, require_local
+from sycolab.engine.base import Backend, Prompt
+from sycolab.engine.local_model import LocalModel, require_local
 from sycolab.engine.steering_hooks import ResidualSteerer, middle_third, read_steering_file
 
 

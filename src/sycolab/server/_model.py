@@ -27,7 +27,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sycolab.core.items import Message
-from sycolab.engine.base import Backend, ChoiceRequest, GenerateRequest, LocalModel, Prompt
+from sycolab.engine.base import Backend, ChoiceRequest, GenerateRequest, Prompt
+from sycolab.engine.local_model import LocalModel
 from sycolab.engine.sampling import Decoded, DecodeJob
 from sycolab.engine.tokens import ChatTokens
 from sycolab.server._schemas import ChatCompletionRequest, CompletionRequest

@@ -23,7 +23,8 @@ from sycolab.core.errors import UserInputError
 from sycolab.core.items import Item
 from sycolab.core.normalize import normalize_answer
 from sycolab.core.suites import Suite
-from sycolab.engine.base import Backend, ChoiceRequest, LocalModel, Prompt, require_local
+from sycolab.engine.base import Backend, ChoiceRequest, Prompt
+from sycolab.engine.local_model import LocalModel, require_local
 from sycolab.engine.steering_hooks import middle_third
 from sycolab.mitigations.steering._vector import SteeringVector
 

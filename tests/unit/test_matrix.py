@@ -75,3 +75,26 @@ def test_bad_config_is_one_line(tmp_path: Path, text: str, needle: str) -> None:
     path.write_text(text)
     with pytest.raises(UserInputError, match=needle):
         load_config(path)
+
+
+def test_run_matrix_is_what_the_cli_runs(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from sycolab.cli.app import app
+    from sycolab.matrix import run_matrix
+
+    path = tmp_path / "m.yaml"
+    path.write_text(CONFIG)
+    lines: list[str] = []
+    res = run_matrix(path, out=tmp_path / "api", progress=False, log=lines.append)
+    assert res.state == MatrixRun(load_config(path), tmp_path / "api", log=lambda m: None,
+                                  progress=False).run()  # resumed: nothing runs twice
+    assert lines and all((res.folder / f"matrix.{ext}").is_file()
+                         for ext in ("md", "csv", "json", "html"))
+    assert res.table == json.loads((res.folder / "matrix.json").read_text())
+    cli = CliRunner().invoke(app, ["matrix", str(path), "--out", str(tmp_path / "cli"),
+                                   "--no-progress"])
+    assert cli.exit_code == 0, cli.output
+    assert (tmp_path / "cli" / "matrix.md").read_text() == res.markdown_path.read_text()
+    with pytest.raises(UserInputError, match="file not found"):
+        run_matrix(tmp_path / "missing.yaml")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -22,19 +22,11 @@ def matrix_command(
 ) -> None:
     """Train what the arms need, choose settings on validation, report every arm on test."""
 
-    def go() -> Any:
-        from sycolab.matrix.config import load_config
-        from sycolab.matrix.report import write_matrix_report
-        from sycolab.matrix.run import MatrixRun, config_key
-        from sycolab.matrix.summary import summarize
+    def go() -> Path:
+        from sycolab.matrix.pipeline import run_matrix
 
-        cfg = load_config(config)
-        folder = out or Path("matrix") / config_key(cfg)
-        state = MatrixRun(cfg, folder, log=lambda m: typer.echo(m, err=True),
-                          progress=progress).run()
-        table = summarize(cfg, state, folder)
-        write_matrix_report(table, folder)
-        return folder
+        return run_matrix(config, out=out, progress=progress,
+                          log=lambda m: typer.echo(m, err=True)).folder
 
     folder = run_guarded(go)
     typer.echo((folder / "matrix.md").read_text())

@@ -9,6 +9,9 @@ from typing import Annotated, Any
 import typer
 
 from sycolab.cli.guard import run_guarded
+from sycolab.core.splits import SPLIT_CHOICES
+
+SPLIT_HELP = " | ".join(SPLIT_CHOICES)
 
 steer_app = typer.Typer(help="Train and choose activation-steering (CAA) vectors.",
                         no_args_is_help=True)
@@ -25,7 +28,7 @@ def train_command(
     adapter: Annotated[str | None, typer.Option(help="peft LoRA adapter folder")] = None,
     suite: Annotated[list[str] | None, typer.Option(help="suites to build pairs from")] = None,
     layers: Annotated[list[int] | None, typer.Option(help="layers (default: middle third)")] = None,
-    split: Annotated[str, typer.Option(help="train | validation | test | all")] = "train",
+    split: Annotated[str, typer.Option(help=SPLIT_HELP)] = "train",
     limit: Annotated[int | None, typer.Option(help="first N items per suite")] = None,
     seed: Annotated[int, typer.Option(help="presentation seed")] = 0,
     system_prompt: Annotated[str | None, typer.Option(help="system prompt TEXT")] = None,
@@ -37,34 +40,12 @@ def train_command(
     """Train a steering vector: mean residual difference, sycophantic minus honest answer."""
 
     def go() -> dict[str, Any]:
-        from sycolab.core.errors import UserInputError
-        from sycolab.core.splits import assign_split
-        from sycolab.core.suites import load_suite
-        from sycolab.engine.hf_backend import load_hf_backend
-        from sycolab.evaluation.side_effects import phase_progress
-        from sycolab.mitigations.steering import contrast_pairs, train_vector
+        from sycolab.mitigations.steering import train_vector_from_suites
 
-        if split not in ("train", "validation", "test", "all"):
-            raise UserInputError(f"--split: unknown value {split!r}")
-        items = []
-        for spec in suite or ["arithmetic", "facts"]:
-            s = load_suite(spec)
-            chosen = [it for it in s.items
-                      if split == "all" or assign_split(s.name, it.item_id) == split]
-            items += chosen[:limit] if limit is not None else chosen
-        pairs = contrast_pairs(items, seed=seed, system_prompt=system_prompt)
-        if not pairs:
-            raise UserInputError("steer train: no item yields a contrast pair (items need a wrong "
-                                 "or suggested answer)")
-        backend = load_hf_backend(model, adapter=adapter, device=device, dtype=dtype)
-        with phase_progress("steer train: contrast pairs", len(pairs), enabled=progress,
-                            unit="pairs") as advance:
-            vec = train_vector(backend, pairs, layers, batch_size=batch_size, seed=seed,
-                               system_prompt=system_prompt, progress=advance)
-        vec.metadata.update({"split": split, "suites": list(suite or ["arithmetic", "facts"])})
-        path = vec.save(out)
-        return {"out": str(path), "layers": vec.layers, "n_pairs": vec.n_pairs,
-                "norms": {str(k): round(float(v.norm()), 4) for k, v in vec.vectors.items()}}
+        return train_vector_from_suites(
+            out=out, model=model, adapter=adapter, suite=suite, layers=layers, split=split,
+            limit=limit, seed=seed, system_prompt=system_prompt, batch_size=batch_size,
+            device=device, dtype=dtype, progress=progress).as_dict()
 
     typer.echo(json.dumps(run_guarded(go), indent=2))
 

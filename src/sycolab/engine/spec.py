@@ -1,6 +1,14 @@
-"""Model specs (``smollm2``, ``hf:PATH_OR_ID``, ``openai:MODEL@URL``, ``mock:NAME``) to backends."""
+"""Model specs (``smollm2``, ``hf:PATH_OR_ID``, ``openai:MODEL@URL``, ``mock:NAME``) to backends.
+
+`parse_spec` is the one parser of the spec text; `BACKENDS` maps each kind to its loader;
+`is_local` says whether a spec names a model that runs in this process (smollm2 or hf:).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
 
 from sycolab.core.errors import UserInputError
 from sycolab.engine.base import Backend, SteeringConfig
@@ -12,15 +20,60 @@ from sycolab.engine.local_paths import (
 )
 
 SPEC_FORMS = "smollm2, hf:PATH_OR_ID, openai:MODEL@BASE_URL, mock:NAME[?k=v]"
+SpecKind = Literal["smollm2", "hf", "openai", "mock"]
+PREFIXED: tuple[SpecKind, ...] = ("hf", "openai", "mock")  # written KIND:TARGET
+LOCAL_KINDS: frozenset[SpecKind] = frozenset({"smollm2", "hf"})
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A parsed spec: its kind, what follows ``KIND:`` (empty for smollm2) and the text."""
+
+    kind: SpecKind
+    target: str
+    text: str
+
+    @property
+    def local(self) -> bool:
+        """Whether the model runs in this process (smollm2 or hf:)."""
+        return self.kind in LOCAL_KINDS
+
+
+def _parse(text: str) -> ModelSpec | None:
+    if text == "smollm2":
+        return ModelSpec("smollm2", "", text)
+    kind, sep, rest = text.partition(":")
+    if not sep or kind not in PREFIXED:
+        return None
+    return ModelSpec(kind, rest, text)
+
+
+def parse_spec(text: str, flag: str = "--model") -> ModelSpec:
+    """The kind and target of a spec; one-line `UserInputError` for a spec of no known form."""
+    parsed = _parse(text)
+    if parsed is None:
+        raise UserInputError(f"{flag}: unknown model spec {text!r} (valid forms: {SPEC_FORMS})")
+    return parsed
+
+
+def spec_kind(text: str) -> SpecKind | None:
+    """The kind of a spec, or None for a spec of no known form (never raises)."""
+    parsed = _parse(text)
+    return None if parsed is None else parsed.kind
+
+
+def is_local(text: str) -> bool:
+    """Whether `text` names a model that runs in this process (smollm2 or hf:...)."""
+    parsed = _parse(text)
+    return parsed is not None and parsed.local
 
 
 def check_spec(spec: str, flag: str = "--model") -> None:
     """One-line `UserInputError` for a spec of no known form (nothing is loaded)."""
-    if spec == "smollm2":
+    parsed = parse_spec(spec, flag)
+    kind, rest = parsed.kind, parsed.target
+    if kind == "smollm2":
         return
-    kind, sep, rest = spec.partition(":")
-    if not sep or kind not in ("hf", "openai", "mock"):
-        raise UserInputError(f"{flag}: unknown model spec {spec!r} (valid forms: {SPEC_FORMS})")
     if not rest:
         raise UserInputError(f"{flag}: {kind}: needs a value (valid forms: {SPEC_FORMS})")
     if kind == "openai":
@@ -43,7 +96,7 @@ def refuse_unsupported(spec: str, *, lqcd: bool = False, steering: bool = False,
                        adapter: str | None = None, tokenizer: str | None = None) -> None:
     """One-line `UserInputError` for an intervention this kind of model cannot apply (checked
     before anything loads, so nothing is silently ignored)."""
-    kind = spec.split(":", 1)[0] if ":" in spec else spec
+    kind = spec_kind(spec)
     if kind == "openai":
         if lqcd:
             raise UserInputError("--decoding lqcd: needs a local model (smollm2 or hf:); an "
@@ -59,10 +112,71 @@ def refuse_unsupported(spec: str, *, lqcd: bool = False, steering: bool = False,
                              "tokenizer")
     if tokenizer and path_like(tokenizer.removeprefix("hf:")):
         check_tokenizer_folder(tokenizer.removeprefix("hf:"))
-    if adapter and (kind == "hf" or spec == "smollm2"):
+    if adapter and is_local(spec):
         check_adapter_folder(adapter)
     if kind == "mock" and steering:
         raise UserInputError("--steer: steering needs a local model (smollm2 or hf:)")
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """The `load_backend` keywords a loader may use (each kind ignores what it has no use for)."""
+
+    adapter: str | None = None
+    device: str = "auto"
+    dtype: str = "auto"
+    batch_size: int | str = "auto"
+    trust_remote_code: bool = False
+    tokenizer: str | None = None
+    steering: SteeringConfig | None = None
+    concurrency: int = 8
+
+
+Loader = Callable[[ModelSpec, LoadOptions], Backend]
+
+
+def _load_local(spec: ModelSpec, opts: LoadOptions) -> Backend:
+    if spec.kind == "hf" and not spec.target:
+        raise UserInputError("--model: hf: needs a path or hub id, e.g. hf:./my-model")
+    from sycolab.engine.hf_backend import load_hf_backend
+
+    kwargs = {"steering": opts.steering} if opts.steering is not None else {}
+    return load_hf_backend(
+        spec.text,
+        adapter=opts.adapter,
+        device=opts.device,
+        dtype=opts.dtype,
+        batch_size=opts.batch_size if isinstance(opts.batch_size, int) else "auto",
+        trust_remote_code=opts.trust_remote_code,
+        **kwargs,
+    )
+
+
+def _load_openai(spec: ModelSpec, opts: LoadOptions) -> Backend:
+    if opts.adapter:
+        raise UserInputError("--adapter: openai: models are served elsewhere; load the "
+                             "adapter on the server")
+    from sycolab.engine.openai_backend import load_openai_backend
+
+    backend: Backend = load_openai_backend(spec.text, tokenizer=opts.tokenizer,
+                                           concurrency=opts.concurrency)
+    return backend
+
+
+def _load_mock(spec: ModelSpec, opts: LoadOptions) -> Backend:
+    if opts.adapter:
+        raise UserInputError("--adapter: mock models take no adapter")
+    from sycolab.engine.mock import MockBackend
+
+    return MockBackend(spec.text)
+
+
+BACKENDS: dict[SpecKind, Loader] = {
+    "smollm2": _load_local,
+    "hf": _load_local,
+    "openai": _load_openai,
+    "mock": _load_mock,
+}
 
 
 def load_backend(
@@ -78,36 +192,10 @@ def load_backend(
     concurrency: int = 8,
 ) -> Backend:
     """Build the backend a model spec names; one-line `UserInputError` for a bad spec."""
-    local = spec == "smollm2" or spec.startswith("hf:")
-    if not local and steering is not None:
+    if steering is not None and not is_local(spec):
         raise UserInputError("--steer: steering needs a local model (smollm2 or hf:)")
-    if spec.startswith("mock:"):
-        if adapter:
-            raise UserInputError("--adapter: mock models take no adapter")
-        from sycolab.engine.mock import MockBackend
-
-        return MockBackend(spec)
-    if local:
-        if spec == "hf:":
-            raise UserInputError("--model: hf: needs a path or hub id, e.g. hf:./my-model")
-        from sycolab.engine.hf_backend import load_hf_backend
-
-        kwargs = {"steering": steering} if steering is not None else {}
-        return load_hf_backend(
-            spec,
-            adapter=adapter,
-            device=device,
-            dtype=dtype,
-            batch_size=batch_size if isinstance(batch_size, int) else "auto",
-            trust_remote_code=trust_remote_code,
-            **kwargs,
-        )
-    if spec.startswith("openai:"):
-        if adapter:
-            raise UserInputError("--adapter: openai: models are served elsewhere; load the "
-                                 "adapter on the server")
-        from sycolab.engine.openai_backend import load_openai_backend
-
-        backend: Backend = load_openai_backend(spec, tokenizer=tokenizer, concurrency=concurrency)
-        return backend
-    raise UserInputError(f"--model: unknown model spec {spec!r} (valid forms: {SPEC_FORMS})")
+    parsed = parse_spec(spec)
+    opts = LoadOptions(adapter=adapter, device=device, dtype=dtype, batch_size=batch_size,
+                       trust_remote_code=trust_remote_code, tokenizer=tokenizer,
+                       steering=steering, concurrency=concurrency)
+    return BACKENDS[parsed.kind](parsed, opts)

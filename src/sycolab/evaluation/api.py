@@ -66,7 +66,7 @@ def _system_prompt(value: str | None) -> str | None:
         raise UserInputError(f"--system-prompt: cannot read {path} ({exc.strerror})") from None
 
 
-def _batch_size(value: int | str) -> int | str:
+def batch_size_for(value: int | str) -> int | str:
     if value == "auto":
         return value
     try:
@@ -140,7 +140,7 @@ def evaluate(
     if max_new_tokens < 1:
         raise UserInputError(f"--max-new-tokens: must be a positive integer, got {max_new_tokens}")
     system = _system_prompt(system_prompt)
-    batch = _batch_size(batch_size)
+    batch = batch_size_for(batch_size)
     iv = resolve_interventions(mitigation=mitigation, steer=steer, multiplier=multiplier,
                                layers=layers, decoding=decoding, alpha=alpha, beta=beta,
                                allow_foreign_vector=allow_foreign_vector)

@@ -27,6 +27,7 @@ from sycolab.core.errors import UserInputError
 from sycolab.core.items import LETTERS, Item, Message
 from sycolab.core.normalize import normalize_answer
 from sycolab.engine.base import Backend, ChoiceRequest, GenerateRequest, Hints, Progress, Prompt
+from sycolab.engine.spec import is_local
 from sycolab.paths import cache_dir
 
 PROMPT_VERSION = "1"
@@ -186,9 +187,8 @@ class Judge:
 
     def __init__(self, spec: str, backend: Backend, *, mode: str = "auto",
                  max_new_tokens: int = 64, cache: Path | None = None) -> None:
-        local = spec == "smollm2" or spec.startswith("hf:")
         if mode == "auto":
-            mode = "logprob" if local else "generate"
+            mode = "logprob" if is_local(spec) else "generate"
         if mode not in ("generate", "logprob"):
             raise UserInputError(f"--judge-mode: expected generate, logprob or auto, got {mode!r}")
         self.spec, self.backend, self.mode = spec, backend, mode

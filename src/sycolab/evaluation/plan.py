@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,12 +15,12 @@ from sycolab.core.normalize import normalize_answer
 from sycolab.core.presentation import arrange_options
 from sycolab.core.protocols import DEFAULT_PROTOCOLS, Protocol, get_protocol
 from sycolab.core.records import Split
-from sycolab.core.splits import assign_split
+from sycolab.core.selection import check_limit, seeded_rng, select_items
+from sycolab.core.splits import assign_split, check_split
 from sycolab.core.suites import Suite
 from sycolab.core.suites.addition import PERSONA_NAMES, addition_persona_prompt
 
 SCORINGS = ("auto", "choice", "generate", "lm-eval", "judge")
-SPLITS = ("train", "validation", "test", "all")
 
 
 @dataclass(frozen=True)
@@ -58,22 +57,6 @@ class Plan:
     skip_reasons: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
 
 
-def _seeded(seed: int, *parts: str) -> random.Random:
-    digest = hashlib.sha256("\x1f".join([str(seed), *parts]).encode()).digest()
-    return random.Random(int.from_bytes(digest[:8], "big"))
-
-
-def _select(suite: Suite, split: str, limit: int | None, shuffle: bool, seed: int) -> list[Item]:
-    items = list(suite.items)
-    if split != "all":
-        items = [it for it in items if assign_split(suite.name, it.item_id) == split]
-    if shuffle:
-        _seeded(seed, "shuffle", suite.name).shuffle(items)
-    if limit is not None:
-        items = items[:limit]
-    return arrange_options(items, seed)
-
-
 def _presentation(item: Item, scoring: str) -> Presentation | str:
     """How the item is shown under `scoring`, or why it cannot be."""
     fixed = fixed_step_for(item, "neutral")
@@ -108,7 +91,7 @@ def _trial(
     if wrong is None and protocol.needs_wrong and pres.lettered and item.gold is not None:
         others = [o for o in pres.options if normalize_answer(o) != item.gold_norm]
         if others:
-            rng = _seeded(seed, "wrong", item.suite, item.item_id)
+            rng = seeded_rng(seed, "wrong", item.suite, item.item_id)
             wrong, wrong_source = rng.choice(others), "seeded"
     if protocol.needs_wrong and wrong is None:
         return "needs a wrong answer"
@@ -118,7 +101,7 @@ def _trial(
         if item.persona_answer is None:
             return "needs a persona"
         if item.suite == "addition-claims":
-            name = _seeded(seed, "persona", item.item_id).choice(PERSONA_NAMES)
+            name = seeded_rng(seed, "persona", item.item_id).choice(PERSONA_NAMES)
             persona = addition_persona_prompt(item, name)
         elif "persona" not in item.fixed_steps:
             return "needs a persona prompt"
@@ -159,15 +142,14 @@ def build_plan(
     prompt, generation length) enters each trial id."""
     if scoring not in SCORINGS:
         raise UserInputError(f"--scoring: unknown value {scoring!r} (valid: {', '.join(SCORINGS)})")
-    if split not in SPLITS:
-        raise UserInputError(f"--split: unknown value {split!r} (valid: {', '.join(SPLITS)})")
-    if limit is not None and limit < 1:
-        raise UserInputError(f"--limit: must be a positive integer, got {limit}")
+    check_split(split)
+    check_limit(limit)
     explicit = protocols is not None and len(protocols) > 0
     chosen = [get_protocol(p) for p in (protocols if explicit and protocols else DEFAULT_PROTOCOLS)]
     plan = Plan(trials=[], skipped={}, suites=[], protocols=chosen)
     for suite in suites:
-        items = _select(suite, split, limit, shuffle, seed)
+        items = arrange_options(select_items([suite], split, limit, shuffle=shuffle, seed=seed),
+                                seed)
         plan.suites.append(
             {"name": suite.name, "spec": suite.source, "n_items": len(suite.items),
              "n_selected": len(items), "content_hash": suite.content_hash}

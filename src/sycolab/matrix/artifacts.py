@@ -12,8 +12,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from sycolab.core.splits import assign_split
-from sycolab.core.suites import load_suite
+from sycolab.core.selection import select_items
 from sycolab.matrix.config import FinetuneSpec, KTSSpec, MatrixConfig, VectorSpec
 
 DONE = "DONE"
@@ -43,11 +42,7 @@ def build_artifact(config: MatrixConfig, name: str, root: Path, built: dict[str,
     if isinstance(spec, VectorSpec):
         from sycolab.mitigations.steering import train_vector
 
-        items = []
-        for suite in spec.suites:
-            pool = [it for it in load_suite(suite).items
-                    if assign_split(it.suite, it.item_id) == "train"]
-            items += pool[: spec.limit] if spec.limit else pool
+        items = select_items(spec.suites, "train", spec.limit or None)
         vector = train_vector(load_backend(config.model), items, spec.layers, seed=config.seed)
         vector.save(result)
     elif isinstance(spec, KTSSpec):

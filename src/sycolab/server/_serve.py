@@ -20,6 +20,7 @@ import uvicorn
 
 from sycolab.core.errors import UserInputError
 from sycolab.engine.base import SteeringConfig
+from sycolab.engine.spec import spec_kind
 from sycolab.server._model import ServedModel, ServerLimits
 
 API_KEY_ENV = "SYCOLAB_API_KEY"
@@ -75,7 +76,7 @@ def check_model_options(opts: ServeOptions) -> SteeringConfig | None:
             "`sycolab eval --decoding lqcd` on a local model")
     if opts.alpha is not None or opts.beta is not None:
         raise UserInputError("--alpha/--beta: need --decoding lqcd")
-    if opts.model.startswith("openai:"):
+    if spec_kind(opts.model) == "openai":
         raise UserInputError("--model: serve a local or mock model, not another server")
     return _steering(opts)
 

@@ -94,10 +94,11 @@ def _precheck(model: str, vector: Path, suite: Sequence[str], layers: Sequence[i
               protocol: Sequence[str] | None, limit: int | None, kw: dict[str, Any]) -> None:
     """The checks evaluate would make, before the model loads (one-line errors)."""
     from sycolab.core.suites import load_suite
+    from sycolab.engine.spec import is_local
     from sycolab.engine.steering_hooks import read_steering_file
     from sycolab.evaluation.plan import build_plan
 
-    if not (model == "smollm2" or model.startswith("hf:")):
+    if not is_local(model):
         raise UserInputError(f"--model {model}: steering needs a local model (smollm2 or hf:)")
     if not vector.is_file():
         raise UserInputError(f"--vector: file not found: {vector}")
@@ -116,11 +117,11 @@ def _precheck(model: str, vector: Path, suite: Sequence[str], layers: Sequence[i
 def _load(model: str, kw: dict[str, Any]) -> Any:
     """The backend evaluate would load for `model` with these keywords (unsteered)."""
     from sycolab.engine import spec
-    from sycolab.evaluation.api import _batch_size
+    from sycolab.evaluation.api import batch_size_for
 
     return spec.load_backend(model, adapter=kw.get("adapter"), device=kw.get("device", "auto"),
                              dtype=kw.get("dtype", "auto"),
-                             batch_size=_batch_size(kw.get("batch_size", "auto")),
+                             batch_size=batch_size_for(kw.get("batch_size", "auto")),
                              tokenizer=kw.get("tokenizer"), concurrency=kw.get("concurrency", 8))
 
 

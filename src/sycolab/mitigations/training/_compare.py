@@ -22,7 +22,7 @@ import numpy as np
 
 from sycolab.core.errors import UserInputError
 from sycolab.core.items import Message
-from sycolab.core.splits import assign_split
+from sycolab.core.selection import select_items
 from sycolab.core.stats import bootstrap_ratio, mcnemar_exact, wilson
 from sycolab.engine.base import Backend, ChoiceRequest, Hints, Prompt
 from sycolab.mitigations.data import read_jsonl
@@ -105,12 +105,8 @@ def neutral_accuracy(rec_a: list[dict[str, Any]], rec_b: list[dict[str, Any]]
 
 
 def _refuse_trained(suites: Sequence[str], split: str, trained: set[tuple[str, str]]) -> None:
-    from sycolab.core.suites import load_suite
-
     for spec in suites:
-        suite = load_suite(spec)
-        keys = {(it.suite, it.item_id) for it in suite.items
-                if split == "all" or assign_split(it.suite, it.item_id) == split}
+        keys = {(it.suite, it.item_id) for it in select_items([spec], split)}
         hit = keys & trained
         if hit:
             raise UserInputError(f"--suite {spec}: {len(hit)} items in split {split!r} were "

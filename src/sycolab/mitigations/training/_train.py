@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from sycolab.core.errors import UserInputError
+from sycolab.core.selection import take
 from sycolab.mitigations.data import read_jsonl, read_manifest
 
 Method = Literal["sft", "dpo"]
@@ -91,7 +92,7 @@ def _rows(method: Method, data: Path, cfg: TrainConfig) -> list[dict[str, Any]]:
     for n, row in enumerate(rows, start=1):
         if any(not isinstance(row.get(k), list) or not row[k] for k in need):
             raise UserInputError(f"{data / f'{method}.jsonl'}:{n}: expected fields {need}")
-    return rows[: cfg.limit] if cfg.limit is not None else rows
+    return take(rows, cfg.limit)
 
 
 def _length(tokenizer: Any, messages: list[dict[str, str]]) -> int:
@@ -118,7 +119,9 @@ def _fit(method: Method, rows: list[dict[str, Any]], tokenizer: Any, max_length:
 
 
 def _load(model: str, device: str) -> tuple[Any, Any, dict[str, Any]]:
-    if not (model == "smollm2" or model.startswith("hf:")):
+    from sycolab.engine.spec import is_local
+
+    if not is_local(model):
         raise UserInputError(f"--model {model}: training needs a local model (smollm2 or hf:PATH)")
     from sycolab.engine.hf_backend import load_hf_backend
 

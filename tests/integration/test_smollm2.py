@@ -17,7 +17,8 @@ pytest.importorskip("torch")
 from sycolab.core.items import Message
 from sycolab.engine import smollm2
 from sycolab.engine.base import ChoiceRequest, GenerateRequest, Prompt
-from sycolab.engine.hf_backend import HFBackend, load_hf_backend
+from sycolab.engine.hf_backend import HFBackend
+from sycolab.engine.loading import load_hf_backend
 
 
 def chat(text: str, prefill: str = "") -> Prompt:

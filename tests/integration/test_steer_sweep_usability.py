@@ -16,7 +16,7 @@ from toys import smollm2_tokenizer, tiny_llama
 from typer.testing import CliRunner
 
 from sycolab.cli.app import app
-from sycolab.engine import hf_backend
+from sycolab.engine import loading
 from sycolab.evaluation.api import evaluate
 from sycolab.mitigations.steering import SteeringVector
 
@@ -40,13 +40,13 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def loads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every model load (sweep and evaluate both go through `load_hf_backend`)."""
     calls: list[str] = []
-    real = hf_backend.load_hf_backend
+    real = loading.load_hf_backend
 
     def counting(spec: str, **kw: Any) -> Any:
         calls.append(spec)
         return real(spec, **kw)
 
-    monkeypatch.setattr(hf_backend, "load_hf_backend", counting)
+    monkeypatch.setattr(loading, "load_hf_backend", counting)
     return calls
 
 

@@ -16,7 +16,8 @@ from sycolab.core.errors import UserInputError
 from sycolab.core.items import Message
 from sycolab.engine import smollm2
 from sycolab.engine.base import ChoiceRequest, GenerateRequest, Prompt
-from sycolab.engine.hf_backend import HFBackend, load_hf_backend
+from sycolab.engine.hf_backend import HFBackend
+from sycolab.engine.loading import load_hf_backend
 
 
 @pytest.fixture(scope="session")
@@ -266,7 +267,7 @@ def test_conversion_is_atomic_and_once(tmp_path: Path, monkeypatch: pytest.Monke
     def works(src: Path, out: Path, digest: str) -> None:
         calls.append(out)
         (out / "config.json").write_text("{}")
-        (out / smollm2._DONE_MARKER).write_text("{}")
+        (out / smollm2.DONE_MARKER).write_text("{}")
 
     monkeypatch.setattr(smollm2, "_convert", works)
     first = smollm2.ensure_dequantized(tmp_path / "cache")

@@ -22,7 +22,7 @@ from sycolab.core.suites import load_suite
 from sycolab.engine.base import Backend, ChoiceRequest, GenerateRequest, Progress, SteeringConfig
 from sycolab.evaluation.side_effects import phase_progress
 from sycolab.mitigations.data import BaseItem, base_items, known_mask, synthesize
-from sycolab.mitigations.data._build import _assign_orders
+from sycolab.mitigations.data._build import assign_orders
 from sycolab.mitigations.data._known import known_requests
 
 torch = pytest.importorskip("torch")
@@ -110,7 +110,7 @@ def _eager_records(sources: Sequence[str], split: str, max_examples: int, seed: 
         bases = base_items(items, seed)
         kept[suite.name] = [b for b, ok in zip(bases, _eager_mask(backend, bases), strict=True)
                             if ok]
-    examples = _assign_orders(_eager_select(kept, max_examples // 2), seed)
+    examples = assign_orders(_eager_select(kept, max_examples // 2), seed)
     return [ex.record(i) for i, ex in enumerate(examples)], backend.requests
 
 
@@ -261,6 +261,7 @@ def _metric(value: float, n: int) -> dict[str, Any]:
 
 @pytest.fixture
 def fake_sweep(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
+    from sycolab import workflows
     from sycolab.engine import spec
     from sycolab.evaluation import api
 
@@ -285,6 +286,7 @@ def fake_sweep(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> SimpleNamespa
 
     monkeypatch.setattr(spec, "load_backend", load_backend)
     monkeypatch.setattr(api, "evaluate", evaluate)
+    monkeypatch.setattr(workflows, "write_run_report", lambda run_dir: None)  # no folders here
     return state
 
 

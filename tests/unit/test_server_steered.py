@@ -26,7 +26,8 @@ from test_steering import tiny_model, tiny_tokenizer
 
 from sycolab.core.items import Message
 from sycolab.engine.base import ChoiceRequest, GenerateRequest, Prompt, SteeringConfig
-from sycolab.engine.hf_backend import HFBackend, load_hf_backend
+from sycolab.engine.hf_backend import HFBackend
+from sycolab.engine.loading import load_hf_backend
 from sycolab.engine.openai_backend import SYCOLAB_CHOICES, OpenAIBackend
 from sycolab.engine.steering_hooks import decoder_layers
 from sycolab.evaluation.side_effects import measure_side_effects

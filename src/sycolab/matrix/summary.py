@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sycolab.core.paired import paired_compare
+from sycolab.core.records import TrialRecord
 from sycolab.matrix.config import MatrixConfig
 from sycolab.runs.jsonio import write_json_atomic
 from sycolab.runs.samples import read_samples
@@ -29,7 +30,7 @@ def holm(pvalues: list[float]) -> list[float]:
     return adjusted
 
 
-def _load(run_dir: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def _load(run_dir: Path) -> tuple[list[TrialRecord], dict[str, Any]]:
     records = read_samples(run_dir / "samples.jsonl")
     results = json.loads((run_dir / "results.json").read_text())
     return records, results

@@ -41,13 +41,15 @@ class RunFolder:
         if stale:
             warnings.append(stale)
         try:
-            folder._check_config(config, warnings)
+            folder.check_config(config, warnings)
         except BaseException:
             folder.close()
             raise
         return folder, warnings
 
-    def _check_config(self, config: dict[str, Any], warnings: list[str]) -> None:
+    def check_config(self, config: dict[str, Any], warnings: list[str]) -> None:
+        """Write config.json, or check an existing one has the same hash (else exit 2 naming
+        the differing keys); appends warnings for non-hashed differences."""
         path = self.path
         cfg_path = path / CONFIG
         if cfg_path.exists():

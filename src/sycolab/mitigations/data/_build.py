@@ -144,7 +144,7 @@ def _rebalance_select(sources: list[_Units], budget: int) -> list[BaseItem]:
     return selected
 
 
-def _assign_orders(bases: list[BaseItem], seed: int) -> list[Example]:
+def assign_orders(bases: list[BaseItem], seed: int) -> list[Example]:
     """Option order alternates within each (source, label): balanced after selection."""
     seen: dict[tuple[str, str, str], int] = {}
     examples: list[Example] = []
@@ -202,7 +202,7 @@ def _build_part(
                 counts[f"{kind}:{label}"].update(checked=stream.checked, known=len(stream.known))
     for b in part.bases:
         part.counts[b.suite][f"{b.kind}:{b.label}"]["after"] += 1
-    part.examples = _assign_orders(part.bases, seed)
+    part.examples = assign_orders(part.bases, seed)
     return part
 
 

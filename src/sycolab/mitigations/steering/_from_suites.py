@@ -50,7 +50,7 @@ def train_vector_from_suites(
     """CAA vector from the contrast pairs of each suite's `split` (first `limit` items per
     suite), saved to `out` (.safetensors, or .pt for lm-eval). Bad input raises a one-line
     `UserInputError` before the model loads."""
-    from sycolab.engine import hf_backend
+    from sycolab.engine import loading
     from sycolab.evaluation.side_effects import phase_progress
     from sycolab.mitigations.steering._train import contrast_pairs, train_vector
 
@@ -60,7 +60,7 @@ def train_vector_from_suites(
     if not pairs:
         raise UserInputError("steer train: no item yields a contrast pair (items need a wrong "
                              "or suggested answer)")
-    backend = hf_backend.load_hf_backend(model, adapter=adapter, device=device, dtype=dtype)
+    backend = loading.load_hf_backend(model, adapter=adapter, device=device, dtype=dtype)
     with phase_progress("steer train: contrast pairs", len(pairs), enabled=progress,
                         unit="pairs") as advance:
         vec = train_vector(backend, pairs, layers, batch_size=batch_size, seed=seed,

@@ -14,7 +14,7 @@ Evaluation refuses items the adapter was trained on (`sycolab_training.json` pai
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -127,11 +127,20 @@ def before_after(
     out: str | Path = "runs/before-after",
     device: str = "auto",
     progress: bool = True,
+    evaluate: Callable[..., Any] | None = None,
 ) -> dict[str, Any]:
-    """Evaluate base and base + adapter on the same items; write ``OUT/before_after.json``."""
+    """Evaluate base and base + adapter on the same items; write ``OUT/before_after.json``.
+
+    `evaluate`: the evaluation to run for each side (default `sycolab.evaluation.api.evaluate`,
+    which writes no report; the CLI passes `sycolab.workflows.evaluate`, which adds one).
+    """
     from sycolab.core.paired import paired_compare
     from sycolab.engine.spec import load_backend
-    from sycolab.evaluation.api import evaluate
+
+    if evaluate is None:
+        from sycolab.evaluation.api import evaluate as evaluate_run
+
+        evaluate = evaluate_run
 
     apath = Path(adapter)
     if not (apath / "adapter_config.json").is_file():

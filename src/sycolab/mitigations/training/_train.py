@@ -123,7 +123,7 @@ def _load(model: str, device: str) -> tuple[Any, Any, dict[str, Any]]:
 
     if not is_local(model):
         raise UserInputError(f"--model {model}: training needs a local model (smollm2 or hf:PATH)")
-    from sycolab.engine.hf_backend import load_hf_backend
+    from sycolab.engine.loading import load_hf_backend
 
     backend = load_hf_backend(model, device=device, dtype="float32")
     info = backend.describe()

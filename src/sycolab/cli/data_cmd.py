@@ -50,7 +50,7 @@ def synth_command(
             source=source or DEFAULT_SOURCES, heldout=heldout or DEFAULT_HELDOUT,
             model=model if known_filter else None, out=out, seed=seed, split=split,
             heldout_split=heldout_split, max_examples=max_examples, max_heldout=max_heldout,
-            min_yield=min_yield, device=device, progress=progress, echo=typer.echo,
+            min_yield=min_yield, device=device, progress=progress,
         )
 
     result = run_guarded(go)

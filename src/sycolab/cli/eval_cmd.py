@@ -9,6 +9,7 @@ import typer
 
 from sycolab.cli.guard import run_guarded
 from sycolab.cli.judge_options import JudgeMode, JudgeSpec
+from sycolab.core.splits import SPLIT_CHOICES
 
 
 def register(app: typer.Typer) -> None:
@@ -25,7 +26,7 @@ def eval_command(
         help="suggest-incorrect | suggest-correct | discourage-correct | are-you-sure | reask | "
              "pushback | persona (repeatable)")] = None,
     scoring: Annotated[str, typer.Option(help="auto | choice | generate | lm-eval | judge")] = "auto",
-    split: Annotated[str, typer.Option(help="train | validation | test | all")] = "all",
+    split: Annotated[str, typer.Option(help=" | ".join(SPLIT_CHOICES))] = "all",
     limit: Annotated[int | None, typer.Option(help="first N items per suite")] = None,
     shuffle: Annotated[bool, typer.Option(help="seeded shuffle before --limit")] = False,
     seed: Annotated[int, typer.Option(help="presentation and shuffling seed")] = 0,

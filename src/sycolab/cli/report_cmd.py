@@ -60,7 +60,7 @@ def compare_command(
 
         fmt = format.strip().lower()
         if fmt not in ("html", "md", "csv"):
-            raise UserInputError(f"--format {format}: expected html, md or csv")
+            raise UserInputError("expected html, md or csv", param="format", value=format)
         if len(run_dirs) < 2:
             raise UserInputError("compare needs at least two run folders")
         labels = check_labels(label, len(run_dirs)) if label else None

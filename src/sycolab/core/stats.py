@@ -1,4 +1,4 @@
-"""Intervals and paired tests (contracts section 5, "Intervals").
+"""Intervals and paired tests (README, "Metrics", "Intervals").
 
 - Proportions: Wilson score interval, no continuity correction.
 - Means and differences: seeded percentile bootstrap over units (items or pairing keys), with a

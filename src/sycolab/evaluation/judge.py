@@ -190,7 +190,8 @@ class Judge:
         if mode == "auto":
             mode = "logprob" if is_local(spec) else "generate"
         if mode not in ("generate", "logprob"):
-            raise UserInputError(f"--judge-mode: expected generate, logprob or auto, got {mode!r}")
+            raise UserInputError(f"expected generate, logprob or auto, got {mode!r}",
+                                 param="judge_mode")
         self.spec, self.backend, self.mode = spec, backend, mode
         self.max_new_tokens = max_new_tokens
         info = backend.describe()
@@ -303,6 +304,6 @@ def load_judge(spec: str, *, mode: str = "auto", concurrency: int = 8, device: s
     from sycolab.engine.spec import load_backend
 
     if not spec:
-        raise UserInputError("--judge: needs a model spec, e.g. openai:gpt-4o@URL or smollm2")
+        raise UserInputError("needs a model spec, e.g. openai:gpt-4o@URL or smollm2", param="judge")
     backend = load_backend(spec, device=device, dtype=dtype, concurrency=concurrency)
     return Judge(spec, backend, mode=mode, max_new_tokens=max_new_tokens)

@@ -13,6 +13,7 @@ folder is a peft adapter usable as ``--adapter DIR --steer FILE``, plus ``kts.js
 from __future__ import annotations
 
 import json
+import logging
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -25,6 +26,8 @@ from sycolab.core.errors import UserInputError
 from sycolab.engine.base import Backend, Prompt
 from sycolab.engine.local_model import LocalModel, require_local
 from sycolab.engine.steering_hooks import ResidualSteerer, middle_third, read_steering_file
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -56,7 +59,6 @@ def train_kts(
     *,
     vectors: Sequence[str] = (),
     benign: dict[str, Any] | None = None,
-    log: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Train and save the adapter; returns the metadata written to ``OUT/kts.json``."""
     import torch
@@ -170,8 +172,8 @@ def train_kts(
         losses.append(float(loss.detach()))
         if steer:
             steered_losses.append(losses[-1])
-        if log is not None and (step % 10 == 0 or step == cfg.steps - 1):
-            log(f"step {step + 1}/{cfg.steps} kl {losses[-1]:.4f} "
+        if step % 10 == 0 or step == cfg.steps - 1:
+            logger.info(f"step {step + 1}/{cfg.steps} kl {losses[-1]:.4f} "
                 f"({time.perf_counter() - started:.0f}s)")
     peft_model.eval()
     out_dir = Path(out)

@@ -47,7 +47,7 @@ def run(name, args, env=None, timeout=240, cwd=None):
     except subprocess.TimeoutExpired:
         rc, err, out = "timeout", "", ""
     dt = time.perf_counter() - t
-    line = next((l for l in err.splitlines() if l.startswith("error") or "Traceback" in l), "")
+    line = next((ln for ln in err.splitlines() if ln.startswith("error") or "Traceback" in ln), "")
     tb = "traceback" if "Traceback" in err else ""
     extra = ""
     if "failed; re-run" in out:
@@ -58,7 +58,7 @@ def run(name, args, env=None, timeout=240, cwd=None):
 
 port = free_port()
 srv = subprocess.Popen(
-    PY + ["serve", "--model", "mock:stubborn", "--served-model-name", "m", "--port", str(port)],
+    [*PY, "serve", "--model", "mock:stubborn", "--served-model-name", "m", "--port", str(port)],
     env={**ENV, "SYCOLAB_API_KEY": "right"},
     stdout=subprocess.DEVNULL,
     stderr=subprocess.DEVNULL,
@@ -116,7 +116,8 @@ p.send_signal(signal.SIGINT)
 p.wait()
 n = len((out / "samples.jsonl").read_text().splitlines()) if (out / "samples.jsonl").exists() else 0
 print(
-    f"| SIGINT after 8 s (pushback, 200 trials) | {p.returncode} | 8.0 s | {n} finished trials kept |"
+    f"| SIGINT after 8 s (pushback, 200 trials) | {p.returncode} | 8.0 s | "
+    f"{n} finished trials kept |"
 )
 # two evals on one folder
 out = TMP / "twice"

@@ -165,7 +165,8 @@ def _print_table(table_rows: list[list[str]], reference: str) -> None:
     head = TABLE_HEAD[2:]
     # every column but the interval keeps the width of its longest cell in all the tables
     widths: list[int | None] = [
-        None if name.startswith("Δ") else max(cell_len(c) for c in [name, *(r[i] for r in table_rows)])
+        None if name.startswith("Δ")
+        else max(cell_len(c) for c in [name, *(r[i] for r in table_rows)])
         for i, name in enumerate(head, start=2)
     ]
     if sum(w or 8 for w in widths) + 2 * len(widths) + 2 > console.width:

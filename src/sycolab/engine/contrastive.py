@@ -1,4 +1,5 @@
-"""LQCD math (Zhao et al. 2024): contrastive next-token log-probabilities with adaptive plausibility.
+"""LQCD math (Zhao et al. 2024): contrastive next-token log-probabilities with adaptive
+plausibility.
 
     scores    = log_softmax((1 + alpha) * logits(neutral) - alpha * logits(leading))  (full vocab)
     plausible = p(token | neutral) >= beta * max_t p(t | neutral)

@@ -153,7 +153,8 @@ def refuse_trained_items(plan: Plan, *, adapter: str | None, steer: str | None) 
         if overlap:
             first = overlap[0].item
             raise UserInputError(
-                f"{flag} {artifact}: was trained on {len({(t.item.suite, t.item.item_id) for t in overlap})} "
+                f"{flag} {artifact}: was trained on "
+                f"{len({(t.item.suite, t.item.item_id) for t in overlap})} "
                 f"of the selected items (e.g. {first.suite}/{first.item_id}); evaluate another "
                 "--split (e.g. --split test)"
             )

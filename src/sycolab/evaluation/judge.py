@@ -225,8 +225,8 @@ class Judge:
         return out
 
     def _key(self, x: JudgeInput) -> str:
-        payload = [x.item.question, x.item.gold, x.item.wrong, list(x.item.aliases), list(x.options),
-                   x.suggested, x.previous, x.has_previous,
+        payload = [x.item.question, x.item.gold, x.item.wrong, list(x.item.aliases),
+                   list(x.options), x.suggested, x.previous, x.has_previous,
                    [[m.role, m.content] for m in x.conversation], x.reply, x.item.presentation]
         return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode()).hexdigest()[:32]
 
@@ -234,7 +234,9 @@ class Judge:
         """How many of these replies would need a judge call (not cached)."""
         return len({self._key(x) for x in inputs if self._key(x) not in self._cache})
 
-    def judge(self, inputs: Sequence[JudgeInput], progress: Progress | None = None) -> list[Verdict]:
+    def judge(
+        self, inputs: Sequence[JudgeInput], progress: Progress | None = None
+    ) -> list[Verdict]:
         """Verdicts in input order; cached ones are not asked again."""
         keys = [self._key(x) for x in inputs]
         todo: dict[str, JudgeInput] = {}

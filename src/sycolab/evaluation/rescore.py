@@ -110,7 +110,8 @@ def rescore(
     keep_auto = scoring == "generate" and hashed.get("scoring") == "auto" and used == {"generate"}
     plan_scoring = "auto" if keep_auto else scoring
     plan = build_plan(loaded, hashed.get("protocols"), scoring=plan_scoring,
-                      split=hashed.get("split", "all"), limit=(config.get("run") or {}).get("limit"),
+                      split=hashed.get("split", "all"),
+                      limit=(config.get("run") or {}).get("limit"),
                       shuffle=bool(hashed.get("shuffle")), seed=int(hashed.get("seed", 0)),
                       identity={k: hashed.get(k) for k in _IDENTITY})
     by_key = {(r["suite"], str(r["item_id"]), r["protocol"]): r for r in records}

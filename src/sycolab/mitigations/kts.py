@@ -4,10 +4,11 @@ A LoRA adapter (peft, all linear layers) is trained so that steering does little
 prompts. Each step, with probability `steer_prob`, one direction of a fixed pool (seeded random
 unit directions plus any given steering vectors, normalized) is added at every position of one
 randomly drawn layer of `layers` (default: the middle third), scaled to `norm_fraction` times the
-layer's mean residual-stream norm and a strength c ~ U[-strength, strength]. Loss = KL(steered model with adapter || original model
-without adapter, unsteered), summed over the vocabulary, at the last `kl_positions` positions
-of each benign prompt, with the reference log-probabilities computed once and cached. The output
-folder is a peft adapter usable as ``--adapter DIR --steer FILE``, plus ``kts.json``.
+layer's mean residual-stream norm and a strength c ~ U[-strength, strength]. Loss = KL(steered
+model with adapter || original model without adapter, unsteered), summed over the vocabulary, at
+the last `kl_positions` positions of each benign prompt, with the reference log-probabilities
+computed once and cached. The output folder is a peft adapter usable as
+``--adapter DIR --steer FILE``, plus ``kts.json``.
 """
 
 from __future__ import annotations
@@ -119,9 +120,10 @@ def train_kts(
     if not hidden:
         raise UserInputError("kts train: cannot tell the model's hidden size")
     gen = torch.Generator().manual_seed(cfg.seed)
-    pool: list[dict[int, Any]] = []
-    for _ in range(cfg.n_random):
-        pool.append({layer: torch.randn(hidden, generator=gen) for layer in layers})
+    pool: list[dict[int, Any]] = [
+        {layer: torch.randn(hidden, generator=gen) for layer in layers}
+        for _ in range(cfg.n_random)
+    ]
     for path in vectors:
         vecs, _ = read_steering_file(path)
         pool.append({layer: vecs[layer] for layer in layers if layer in vecs})

@@ -66,9 +66,11 @@ class RunFolder:
                     "holds a run of another configuration (differs in: "
                     f"{', '.join(diff) or 'config hash'}); use another --out",
                     param="out", value=path)
-            for key in ("run",):
-                if old.get(key) != config.get(key):
-                    warnings.append(f"resuming {path} with different {key} settings")
+            warnings.extend(
+                f"resuming {path} with different {key} settings"
+                for key in ("run",)
+                if old.get(key) != config.get(key)
+            )
         elif self.samples_path.exists() and self.samples_path.stat().st_size > 0:
             raise UserInputError(
                 "has samples.jsonl but no config.json; use another --out", param="out", value=path)

@@ -28,12 +28,15 @@ DEFAULT_MAX_HELDOUT = 200
 DEFAULT_MIN_YIELD = 0.25
 
 
-class YieldTooLow(UserInputError):
+class YieldTooLowError(UserInputError):
     """Fewer items passed the known filter than `min_yield` allows (exit 2, counts printed)."""
 
     def __init__(self, message: str, counts: dict[str, Any]) -> None:
         super().__init__(message)
         self.counts = counts
+
+
+YieldTooLow = YieldTooLowError  # the former name, kept for compatibility
 
 
 @dataclass
@@ -44,7 +47,9 @@ class SynthResult:
     manifest: dict[str, Any]
 
 
-def _load_sources(specs: Sequence[str], split: str, flag: str) -> list[tuple[str, Suite, list[Any]]]:
+def _load_sources(
+    specs: Sequence[str], split: str, flag: str
+) -> list[tuple[str, Suite, list[Any]]]:
     if not specs:
         raise UserInputError(f"{flag}: at least one source is needed")
     out = []
@@ -100,7 +105,9 @@ class _Units:
     are exactly balanced per source. Each unit is known-checked only when asked for."""
 
     def __init__(self, streams: dict[str, _Stream]) -> None:
-        self.agree, self.disagree, self.qa = streams["Agree"], streams["Disagree"], streams["answer"]
+        self.agree, self.disagree, self.qa = (
+            streams["Agree"], streams["Disagree"], streams["answer"]
+        )
         self._i = 0
         self._pair_next = True
         self._pair_ok = False
@@ -242,7 +249,7 @@ def synthesize(
     """Build the training and held-out data and write them to `out` (see the package docs).
 
     `model=None` (and no `backend`) skips the known filter. Raises `UserInputError` for bad input
-    before any model is loaded, and `YieldTooLow` when the known share is below `min_yield`.
+    before any model is loaded, and `YieldTooLowError` when the known share is below `min_yield`.
     """
     for flag, value in (("--split", split), ("--heldout-split", heldout_split)):
         if value not in SPLIT_CHOICES:
@@ -272,7 +279,7 @@ def synthesize(
     y = train.known_yield or 0.0
     if y < min_yield or not train.bases:
         counts = {"train": train.counts}
-        raise YieldTooLow(
+        raise YieldTooLowError(
             f"known filter kept ~{y:.1%} of the training candidates ({train.n_known}/"
             f"{train.n_checked} checked), below --min-yield {min_yield:.0%} (counts above)", counts)
     held = _build_part("heldout", held_src, heldout_split, max_heldout, seed, backend, progress)

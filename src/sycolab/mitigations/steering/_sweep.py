@@ -85,8 +85,8 @@ def _group_metrics(results: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _default_root(settings: dict[str, Any], vector: Path) -> Path:
-    blob = json.dumps({**settings, "vector_sha256": hashlib.sha256(vector.read_bytes()).hexdigest()},
-                      sort_keys=True, default=str)
+    vector_sha256 = hashlib.sha256(vector.read_bytes()).hexdigest()
+    blob = json.dumps({**settings, "vector_sha256": vector_sha256}, sort_keys=True, default=str)
     return Path("runs") / f"sweep-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
 
 

@@ -215,8 +215,7 @@ def format_before_after(results: dict[str, Any]) -> str:
     lines = ["before -> after (adapter minus base, 95% paired bootstrap interval)"]
     for g in results.get("groups", []):
         lines.append(f"  {g['suite']} / {g['protocol']} (n={g['n']})")
-        for name in KEY_METRICS:
-            lines.append(f"    {name:<20}{_fmt(g.get(name))}")
+        lines.extend(f"    {name:<20}{_fmt(g.get(name))}" for name in KEY_METRICS)
     for kind, block in (results.get("heldout_persona") or {}).items():
         lines.append(f"  held-out persona examples ({kind})")
         for name, m in block.items():

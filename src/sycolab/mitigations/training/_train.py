@@ -115,7 +115,9 @@ def _fit(method: Method, rows: list[dict[str, Any]], tokenizer: Any, max_length:
             if _length(tokenizer, msgs) <= max_length:
                 kept.append({"prompt": msgs[:-1], "completion": msgs[-1:]})
         else:
-            longest = max(_length(tokenizer, row["prompt"] + row[k]) for k in ("chosen", "rejected"))
+            longest = max(
+                _length(tokenizer, row["prompt"] + row[k]) for k in ("chosen", "rejected")
+            )
             if longest <= max_length:
                 kept.append({k: row[k] for k in ("prompt", "chosen", "rejected")})
     return kept, len(rows) - len(kept)

@@ -17,7 +17,7 @@ from sycolab.cli.app import app
 from sycolab.core.errors import UserInputError
 from sycolab.core.splits import assign_split
 from sycolab.core.suites import load_suite
-from sycolab.engine import hf_backend
+from sycolab.engine import loading
 from sycolab.mitigations.steering import (
     SteeringVector,
     contrast_pairs,
@@ -38,7 +38,7 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         seen["train"] = (backend, list(pairs), layers, kw)
         return SteeringVector({1: torch.ones(4) * 2}, n_pairs=len(pairs))
 
-    monkeypatch.setattr(hf_backend, "load_hf_backend", load)
+    monkeypatch.setattr(loading, "load_hf_backend", load)
     monkeypatch.setattr("sycolab.mitigations.steering._train.train_vector", train)
     return seen
 

@@ -54,4 +54,8 @@ def synth_command(
         )
 
     result = run_guarded(go)
+    from sycolab.mitigations.data import format_counts
+
+    typer.echo(format_counts(result.train))
+    typer.echo(format_counts(result.heldout))
     typer.echo(f"wrote {result.out} (data hash {result.manifest['data_hash'][:12]})")

@@ -275,15 +275,14 @@ def synthesize(
     if backend is not None:
         spec = str(backend.describe().get("spec", model))
     train = _build_part("train", train_src, split, max_examples, seed, backend, progress)
-    logger.info(format_counts(train))
     y = train.known_yield or 0.0
     if y < min_yield or not train.bases:
         counts = {"train": train.counts}
+        logger.warning(format_counts(train))
         raise YieldTooLowError(
             f"known filter kept ~{y:.1%} of the training candidates ({train.n_known}/"
             f"{train.n_checked} checked), below --min-yield {min_yield:.0%} (counts above)", counts)
     held = _build_part("heldout", held_src, heldout_split, max_heldout, seed, backend, progress)
-    logger.info(format_counts(held))
     if not held.bases:
         raise UserInputError("no held-out item passed the known filter", param="heldout")
     manifest = write_outputs(out, train, held, seed=seed, model=spec,

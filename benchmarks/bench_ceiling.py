@@ -11,8 +11,9 @@ All in one process (so one load level): THREADS torch threads, float32, CPU.
    on the decoder and the output head count the tokens that go through the model (real tokens
    and padded positions) and the head rows, and time every call from the decoder's entry to the
    head's exit; forward time is the wall-clock union of those intervals (the engine runs batches
-   on several threads at once, so summing per-call times would count overlapping calls twice). FLOPs = 2 x non-embedding parameters per decoder token + 2 x head parameters per
-   head row (the head only where computed). Share of ceiling = achieved GFLOP/s / matmul GFLOP/s;
+   on several threads at once, so summing per-call times would count overlapping calls twice).
+   FLOPs = 2 x non-embedding parameters per decoder token + 2 x head parameters per head row
+   (the head only where computed). Share of ceiling = achieved GFLOP/s / matmul GFLOP/s;
    equivalently tokens/s / (ceiling / FLOPs per token).
 3. Generation at batch 1: --gen-prompts `facts` first turns, 32 new tokens, through
    `HFBackend.generate` one prompt at a time. Per generated token: wall time of the decode phase

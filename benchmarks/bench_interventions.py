@@ -224,8 +224,8 @@ def markdown(data: dict[str, Any]) -> str:
                          a["other_s"]["median"], a["cpu_s_median"], a["peak_rss_mb"]])
     md += C.md_table(rows, ["scoring", "arm", "eval s (median)", "min-max", "spread",
                             "ratio to base", "per-repeat ratios", "trials",
-                            "same answers as base", "same replies as base", "generated tokens", "other s",
-                            "CPU s", "peak RSS MB"])
+                            "same answers as base", "same replies as base", "generated tokens",
+                            "other s", "CPU s", "peak RSS MB"])
     md += "\n\n"
     lines = []
     for mode, m in data["modes"].items():
@@ -239,7 +239,8 @@ def markdown(data: dict[str, Any]) -> str:
             + ("" if m["no_errors"] else " (some trials errored)") + "."
             + (f" Whole-process CPU seconds lqcd/base: {q['cpu_ratio_whole_process']}x."
                if q.get("cpu_ratio_whole_process") else "")
-            + "".join(f" The {arm} run's replies have {m['arms'][arm]['generated_tokens_over_base']}x "
+            + "".join(f" The {arm} run's replies have "
+                      f"{m['arms'][arm]['generated_tokens_over_base']}x "
                       f"base's generated tokens ({m['arms'][arm]['ratio_per_generated_token']}x "
                       "base's eval s per generated token)."
                       for arm in ("steered", "lqcd")
@@ -250,7 +251,8 @@ def markdown(data: dict[str, Any]) -> str:
     se = [x for m in data["modes"].values() for x in m["arms"]["steered"]["side_effects"]]
     slow = [x["slowdown"] for x in se if x.get("slowdown")]
     vec = data["vector"]
-    md += (f"\n\n{n_rep} repeat{'s' if n_rep != 1 else ''} of every (scoring, arm), arms alternating in a Latin-square "
+    md += (f"\n\n{n_rep} repeat{'s' if n_rep != 1 else ''} of every (scoring, arm), arms "
+           "alternating in a Latin-square "
            "order; eval s is results.json `wall_seconds` (trial loop and metrics, after model "
            "loading, before the steered run's side-effects pass and the report), the value is the "
            "median, spread = (max - min) / median, and the ratio is of the medians; per-repeat "
@@ -258,7 +260,8 @@ def markdown(data: dict[str, Any]) -> str:
            "(imports, model load, planning, report; for steered runs also the KL pass on 80 "
            "benign prompts). CPU s = user + system seconds of the whole process (median; "
            "loading included, and for steered runs the KL pass too): less sensitive than wall "
-           "time to other load on the machine. Same answers / replies = trials whose every scored answer / "
+           "time to other load on the machine. Same answers / replies = trials whose every "
+           "scored answer / "
            "generated reply equals base's (first repeat of each); generated tokens = all "
            "replies re-tokenized.")
     if slow:

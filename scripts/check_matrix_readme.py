@@ -76,7 +76,9 @@ COLUMNS = {
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("matrix_md", type=Path)
-    ap.add_argument("--readme", type=Path, default=Path(__file__).resolve().parents[1] / "README.md")
+    ap.add_argument(
+        "--readme", type=Path, default=Path(__file__).resolve().parents[1] / "README.md"
+    )
     args = ap.parse_args()
     want, got = readme_rows(args.readme), run_rows(args.matrix_md)
     checked = outside = 0

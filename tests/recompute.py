@@ -289,9 +289,12 @@ def mismatches(records: list[dict[str, Any]], results: dict[str, Any]) -> list[s
                 out.append(f"{key}: group not in the records")
             continue
         ref = mine["groups"][key]
-        for field in ["n", "n_errors", "n_excluded", "n_judge_errors", "letter_bias", "transition"]:
-            if g[field] != ref[field]:
-                out.append(f"{key} {field}: {g[field]!r} != {ref[field]!r}")
+        fields = ["n", "n_errors", "n_excluded", "n_judge_errors", "letter_bias", "transition"]
+        out.extend(
+            f"{key} {field}: {g[field]!r} != {ref[field]!r}"
+            for field in fields
+            if g[field] != ref[field]
+        )
         if set(g["metrics"]) != set(ref["metrics"]):
             out.append(f"{key} metric names: {sorted(g['metrics'])} != {sorted(ref['metrics'])}")
         for name, (value, n) in ref["metrics"].items():
@@ -314,9 +317,7 @@ def mismatches(records: list[dict[str, Any]], results: dict[str, Any]) -> list[s
             for row, (t, value, n, _k) in zip(got_surv, ref["survival"], strict=True):
                 if (row["t"], row["value"], row["n"]) != (t, value, n):
                     out.append(f"{key} survival t={t}: {row!r} != {(t, value, n)!r}")
-    for key in mine["groups"]:
-        if key not in seen:
-            out.append(f"{key}: group missing from results")
+    out.extend(f"{key}: group missing from results" for key in mine["groups"] if key not in seen)
     got_cross = {(e["suite"], e["pressure"], e["metric"]): e for e in results["cross_protocol"]}
     if set(got_cross) != set(mine["cross"]):
         out.append(f"cross_protocol entries: {sorted(got_cross)} != {sorted(mine['cross'])}")

@@ -1,4 +1,5 @@
-"""The real embedded SmolLM2-135M-Instruct (converted once from the GGUF, then loaded from cache)."""
+"""The real embedded SmolLM2-135M-Instruct (converted once from the GGUF, then loaded from
+cache)."""
 
 from __future__ import annotations
 

@@ -78,9 +78,10 @@ def test_adapter_steering_and_lqcd_compose_in_one_forward(tmp_path: Path) -> Non
             lambda m, a, o: raw1.append((o[0] if isinstance(o, tuple) else o).detach().clone())),
         blocks[2].register_forward_pre_hook(lambda m, a: into2.append(a[0].detach().clone())),
     ]
-    for m in lora_layers:
-        handles.append(m.register_forward_hook(
-            lambda mod, a, o: calls.__setitem__("lora", calls["lora"] + 1)))
+    handles.extend(
+        m.register_forward_hook(lambda mod, a, o: calls.__setitem__("lora", calls["lora"] + 1))
+        for m in lora_layers
+    )
     try:
         got = backend.score([req])[0]
     finally:

@@ -229,7 +229,7 @@ def test_load_local_folder(tmp_path: Path, tiny_model: Any, tokenizer: Any) -> N
 
 
 def test_bad_specs_are_user_errors(tmp_path: Path) -> None:
-    with pytest.raises(UserInputError, match="no config.json"):  # names the missing file
+    with pytest.raises(UserInputError, match=r"no config\.json"):  # names the missing file
         load_hf_backend(f"hf:{tmp_path}", device="cpu", dtype="float32")
     with pytest.raises(UserInputError):
         load_hf_backend("gpt-17", device="cpu", dtype="float32")

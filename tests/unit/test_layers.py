@@ -66,8 +66,8 @@ GRAPH = {name: {m for m in _imports(name, path) if m != name} for name, path in 
 
 def _layer(module: str) -> str:
     parts = module.split(".")
-    if len(parts) == 1 or module in MODULES and MODULES[module].parent == SRC \
-            and MODULES[module].name != "__init__.py":
+    if len(parts) == 1 or (module in MODULES and MODULES[module].parent == SRC \
+            and MODULES[module].name != "__init__.py"):
         return module if module in RANK else "sycolab"
     return ".".join(parts[:2])
 

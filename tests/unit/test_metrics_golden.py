@@ -1,4 +1,5 @@
-"""A hand-computed golden fixture for compute_results (every expected value derived in a comment)."""
+"""A hand-computed golden fixture for compute_results (every expected value derived in a
+comment)."""
 
 from __future__ import annotations
 

@@ -73,7 +73,7 @@ def test_bad_input_is_one_line(kw: dict[str, object], needle: str) -> None:
 
 
 def test_vocabulary_and_take() -> None:
-    assert SPLIT_CHOICES == (*SPLITS, "all")
+    assert (*SPLITS, "all") == SPLIT_CHOICES
     assert check_split("all") == "all"
     with pytest.raises(UserInputError, match="--data-split: unknown value"):
         check_split("dev", "--data-split")

@@ -17,7 +17,7 @@ from sycolab.cli.app import app
 from sycolab.core.errors import UserInputError
 from sycolab.core.splits import assign_split
 from sycolab.core.suites import load_suite
-from sycolab.engine import hf_backend
+from sycolab.engine import loading
 from sycolab.mitigations.steering import (
     SteeringVector,
     contrast_pairs,
@@ -38,7 +38,7 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         seen["train"] = (backend, list(pairs), layers, kw)
         return SteeringVector({1: torch.ones(4) * 2}, n_pairs=len(pairs))
 
-    monkeypatch.setattr(hf_backend, "load_hf_backend", load)
+    monkeypatch.setattr(loading, "load_hf_backend", load)
     monkeypatch.setattr("sycolab.mitigations.steering._train.train_vector", train)
     return seen
 
@@ -48,7 +48,9 @@ def _old_selection(suites: list[str], split: str, limit: int | None) -> list[Any
     items = []
     for spec in suites:
         s = load_suite(spec)
-        chosen = [it for it in s.items if split == "all" or assign_split(s.name, it.item_id) == split]
+        chosen = [
+            it for it in s.items if split == "all" or assign_split(s.name, it.item_id) == split
+        ]
         items += chosen[:limit] if limit is not None else chosen
     return items
 
@@ -71,9 +73,9 @@ def test_same_pairs_as_before(fake: dict[str, Any], tmp_path: Path, suites: list
 
 
 def test_bad_input_before_loading(fake: dict[str, Any], tmp_path: Path) -> None:
-    with pytest.raises(UserInputError, match="^--split: unknown value 'dev'"):
+    with pytest.raises(UserInputError, match=r"^--split: unknown value 'dev'"):
         train_vector_from_suites(out=tmp_path / "v.safetensors", split="dev")
-    with pytest.raises(UserInputError, match="^--limit: must be a positive integer"):
+    with pytest.raises(UserInputError, match=r"^--limit: must be a positive integer"):
         train_vector_from_suites(out=tmp_path / "v.safetensors", limit=0)
     assert "load" not in fake
 

@@ -15,7 +15,7 @@ from sycolab.cli.app import app
 from sycolab.core.errors import UserInputError
 from sycolab.core.suites import load_suite
 from sycolab.engine.base import Backend, ChoiceRequest, GenerateRequest, Progress
-from sycolab.mitigations.data import YieldTooLow, base_items, known_mask, synthesize
+from sycolab.mitigations.data import YieldTooLowError, base_items, known_mask, synthesize
 
 
 def _rows(path: Path) -> list[dict[str, Any]]:
@@ -117,7 +117,7 @@ def test_known_filter_needs_both_orders() -> None:
 
 
 def test_low_yield_exits_2_with_counts(tmp_path: Path) -> None:
-    with pytest.raises(YieldTooLow) as info:
+    with pytest.raises(YieldTooLowError) as info:
         synthesize(backend=FirstOption(), out=tmp_path, progress=False, min_yield=0.9)
     assert "facts" in info.value.counts["train"]
     res = CliRunner().invoke(app, ["data", "synth", "--model", "mock:always?answer=A",

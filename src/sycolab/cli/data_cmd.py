@@ -50,8 +50,12 @@ def synth_command(
             source=source or DEFAULT_SOURCES, heldout=heldout or DEFAULT_HELDOUT,
             model=model if known_filter else None, out=out, seed=seed, split=split,
             heldout_split=heldout_split, max_examples=max_examples, max_heldout=max_heldout,
-            min_yield=min_yield, device=device, progress=progress, echo=typer.echo,
+            min_yield=min_yield, device=device, progress=progress,
         )
 
     result = run_guarded(go)
+    from sycolab.mitigations.data import format_counts
+
+    typer.echo(format_counts(result.train))
+    typer.echo(format_counts(result.heldout))
     typer.echo(f"wrote {result.out} (data hash {result.manifest['data_hash'][:12]})")

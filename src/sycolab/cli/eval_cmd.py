@@ -9,6 +9,7 @@ import typer
 
 from sycolab.cli.guard import run_guarded
 from sycolab.cli.judge_options import JudgeMode, JudgeSpec
+from sycolab.core.splits import SPLIT_CHOICES
 
 
 def register(app: typer.Typer) -> None:
@@ -16,7 +17,8 @@ def register(app: typer.Typer) -> None:
 
 
 def eval_command(
-    model: Annotated[str, typer.Option(help="smollm2 | hf:PATH_OR_ID | openai:MODEL@BASE_URL | mock:NAME")] = "smollm2",
+    model: Annotated[str, typer.Option(
+        help="smollm2 | hf:PATH_OR_ID | openai:MODEL@BASE_URL | mock:NAME")] = "smollm2",
     adapter: Annotated[str | None, typer.Option(help="peft LoRA adapter folder")] = None,
     suite: Annotated[list[str] | None, typer.Option(
         help="facts | arithmetic | addition-claims | perez:PATH | sycophancy-eval:PATH | "
@@ -24,12 +26,14 @@ def eval_command(
     protocol: Annotated[list[str] | None, typer.Option(
         help="suggest-incorrect | suggest-correct | discourage-correct | are-you-sure | reask | "
              "pushback | persona (repeatable)")] = None,
-    scoring: Annotated[str, typer.Option(help="auto | choice | generate | lm-eval | judge")] = "auto",
-    split: Annotated[str, typer.Option(help="train | validation | test | all")] = "all",
+    scoring: Annotated[str, typer.Option(
+        help="auto | choice | generate | lm-eval | judge")] = "auto",
+    split: Annotated[str, typer.Option(help=" | ".join(SPLIT_CHOICES))] = "all",
     limit: Annotated[int | None, typer.Option(help="first N items per suite")] = None,
     shuffle: Annotated[bool, typer.Option(help="seeded shuffle before --limit")] = False,
     seed: Annotated[int, typer.Option(help="presentation and shuffling seed")] = 0,
-    out: Annotated[Path | None, typer.Option(help="run folder (default runs/<config-hash>)")] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="run folder (default runs/<config-hash>)")] = None,
     tokenizer: Annotated[str | None, typer.Option(help="tokenizer spec (openai: models)")] = None,
     system_prompt: Annotated[str | None, typer.Option(help="TEXT or @FILE")] = None,
     max_new_tokens: Annotated[int, typer.Option(help="generation length")] = 32,

@@ -48,11 +48,11 @@ def train_command(
                         strength=strength, norm_fraction=norm_fraction, layers=layers, seed=seed)
         for path in vector or []:  # before the model loads, naming this command's flag
             if not Path(path).expanduser().is_file():
-                raise UserInputError(f"--vector {path}: no such file")
+                raise UserInputError("no such file", param="vector", value=path)
         benign = benign_set(per_suite=per_suite)
         backend = load_hf_backend(model, device=device, dtype="float32")
         return train_kts(backend, list(benign.prompts), out, cfg, vectors=vector or [],
-                         benign=benign.describe(), log=lambda m: typer.echo(m, err=True))
+                         benign=benign.describe())
 
     meta = run_guarded(go)
     typer.echo(json.dumps({k: meta[k] for k in ("seconds", "layers", "steered_kl_first_quarter",

@@ -25,8 +25,7 @@ def matrix_command(
     def go() -> Path:
         from sycolab.matrix.pipeline import run_matrix
 
-        return run_matrix(config, out=out, progress=progress,
-                          log=lambda m: typer.echo(m, err=True)).folder
+        return run_matrix(config, out=out, progress=progress).folder
 
     folder = run_guarded(go)
     typer.echo((folder / "matrix.md").read_text())

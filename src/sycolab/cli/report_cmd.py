@@ -60,7 +60,7 @@ def compare_command(
 
         fmt = format.strip().lower()
         if fmt not in ("html", "md", "csv"):
-            raise UserInputError(f"--format {format}: expected html, md or csv")
+            raise UserInputError("expected html, md or csv", param="format", value=format)
         if len(run_dirs) < 2:
             raise UserInputError("compare needs at least two run folders")
         labels = check_labels(label, len(run_dirs)) if label else None
@@ -165,7 +165,8 @@ def _print_table(table_rows: list[list[str]], reference: str) -> None:
     head = TABLE_HEAD[2:]
     # every column but the interval keeps the width of its longest cell in all the tables
     widths: list[int | None] = [
-        None if name.startswith("Δ") else max(cell_len(c) for c in [name, *(r[i] for r in table_rows)])
+        None if name.startswith("Δ")
+        else max(cell_len(c) for c in [name, *(r[i] for r in table_rows)])
         for i, name in enumerate(head, start=2)
     ]
     if sum(w or 8 for w in widths) + 2 * len(widths) + 2 > console.width:

@@ -51,8 +51,8 @@ def serve_command(
             from sycolab.core.errors import UserInputError
 
             if not batch_size.isdigit() or int(batch_size) < 1:
-                raise UserInputError(f"--batch-size: expected a positive integer or 'auto', "
-                                     f"got {batch_size!r}")
+                raise UserInputError("expected a positive integer or 'auto', "
+                                     f"got {batch_size!r}", param="batch_size")
             bs = int(batch_size)
         serve(ServeOptions(
             model=model, adapter=adapter, steer=steer, multiplier=multiplier,

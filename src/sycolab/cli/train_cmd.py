@@ -23,7 +23,7 @@ def _train(method: str, **kw: Any) -> None:
         cfg_keys = TrainConfig.__dataclass_fields__.keys()
         cfg = TrainConfig(**{k: v for k, v in kw.items() if k in cfg_keys})
         rest = {k: v for k, v in kw.items() if k not in cfg_keys}
-        return train(method, config=cfg, echo=typer.echo, **rest)  # type: ignore[arg-type]
+        return train(method, config=cfg, **rest)  # type: ignore[arg-type]
 
     res = run_guarded(go)
     loss = f", final loss {res.final_loss:.4f}" if res.final_loss is not None else ""

@@ -30,11 +30,11 @@ def cross_protocol(
             p = {t.item_id: t for t in groups[(suite, pressure)]}
             c = {t.item_id: t for t in groups[(suite, control)]}
             items = sorted(set(p) & set(c), key=item_sort_key(set(p) & set(c)))
-            for metric in METRICS:
-                out.append(
-                    {"suite": suite, "pressure": pressure, "control": control, "metric": metric}
-                    | _difference(items, [p[i] for i in items], [c[i] for i in items], metric, ci)
-                )
+            out.extend(
+                {"suite": suite, "pressure": pressure, "control": control, "metric": metric}
+                | _difference(items, [p[i] for i in items], [c[i] for i in items], metric, ci)
+                for metric in METRICS
+            )
     return out
 
 

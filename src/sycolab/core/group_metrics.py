@@ -1,4 +1,4 @@
-"""Per-trial indicators and per-(suite, protocol) group metrics (contracts section 5).
+"""Per-trial indicators and per-(suite, protocol) group metrics (README, "Metrics").
 
 Directions and denominators per metric, as shown to users: `sycolab.core.metric_registry`.
 Direction: accuracies are higher = better; agreement, ctr, eir, pir and regression_rate are
@@ -15,7 +15,7 @@ Which trials count (the denominators):
   and is wrong;
 - a step whose status is ``judge_error`` counts in no accuracy or agreement at that step.
 
-Status metrics (contracts section 6): ``abandon_rate`` = final step ``abandoned``, over eligible
+Status metrics (README, "Scoring"): ``abandon_rate`` = final step ``abandoned``, over eligible
 trials (higher = gives up more); ``ctr_answered`` = final differs from baseline, over eligible
 trials whose final status is ``answered`` or ``reaffirmed`` (caving to another answer, without
 the replies that gave up answering; higher = less stable). Records without ``statuses`` (runs

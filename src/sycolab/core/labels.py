@@ -1,4 +1,4 @@
-"""Hand-labelled replies for the scoring audit (contracts section 6).
+"""Hand-labelled replies for the scoring audit (README, "Scoring").
 
 One JSON object per line: ``id``, ``kind`` (number | free | lettered; stance | pairwise | social
 for judge-only verdicts), ``question``, ``options`` (lettered), ``gold``, ``suggested`` (or null),

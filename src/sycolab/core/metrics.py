@@ -1,4 +1,4 @@
-"""results.json from trial records (contracts section 5).
+"""results.json from trial records (README, "Metrics").
 
 `compute_results` reads the last record per trial_id, groups trials by (suite, protocol) and
 writes, per group, every metric as {value, ci_low, ci_high, n} (bootstrap metrics add

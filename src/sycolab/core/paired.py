@@ -1,4 +1,4 @@
-"""Paired comparison of two runs, trial by trial (contracts section 5, "Intervals"): exact
+"""Paired comparison of two runs, trial by trial (README, "Metrics", "Intervals"): exact
 two-sided McNemar for binary indicators, paired bootstrap of the difference for rates."""
 
 from __future__ import annotations

@@ -77,5 +77,5 @@ def get_preset(name: str) -> PromptPreset:
         return PRESETS[name]
     except KeyError:
         raise UserInputError(
-            f"--mitigation: unknown preset {name!r} (valid: {', '.join(PRESETS)})"
-        ) from None
+            f"unknown preset {name!r} (valid: {', '.join(PRESETS)})",
+            param="mitigation") from None

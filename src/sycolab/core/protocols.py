@@ -136,4 +136,5 @@ def get_protocol(name: str) -> Protocol:
         return PROTOCOLS[name]
     except KeyError:
         valid = ", ".join(PROTOCOLS)
-        raise UserInputError(f"--protocol: unknown protocol {name!r} (valid: {valid})") from None
+        raise UserInputError(f"unknown protocol {name!r} (valid: {valid})",
+                             param="protocol") from None

@@ -1,4 +1,4 @@
-"""Trial records, the rows of samples.jsonl (contracts section 4), and the rules every reader
+"""Trial records, the rows of samples.jsonl (README, "Run folder"), and the rules every reader
 of them follows: the last record per trial_id wins, non-finite floats are written as null.
 
 `TrialRecord` is the schema the runner writes and metrics, reports and comparisons read. Only
@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal, NotRequired, Required, TypedDict, TypeVar
+from typing import Any, NotRequired, Required, TypedDict, TypeVar
 
-Split = Literal["train", "validation", "test"]
+from sycolab.core.splits import SplitName
+
+Split = SplitName
 
 
 class TrialRecord(TypedDict, total=False):

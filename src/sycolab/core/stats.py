@@ -1,4 +1,4 @@
-"""Intervals and paired tests (contracts section 5, "Intervals").
+"""Intervals and paired tests (README, "Metrics", "Intervals").
 
 - Proportions: Wilson score interval, no continuity correction.
 - Means and differences: seeded percentile bootstrap over units (items or pairing keys), with a
@@ -47,7 +47,8 @@ class CISettings:
 def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
     """Wilson score interval for k successes out of n (no continuity correction).
 
-    Raises ValueError for n <= 0 or k outside 0..n; the bounds are exactly 0 at k = 0 and 1 at k = n.
+    Raises ValueError for n <= 0 or k outside 0..n; the bounds are exactly 0 at k = 0 and 1 at
+    k = n.
     """
     if n <= 0 or not 0 <= k <= n:
         raise ValueError(f"wilson needs 0 <= k <= n and n > 0, got k={k}, n={n}")

@@ -153,5 +153,5 @@ class Backend(ABC):
         enough that finished trials are saved often (a slow server gets smaller chunks)."""
         return 64
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Release resources."""

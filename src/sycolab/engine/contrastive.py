@@ -1,4 +1,5 @@
-"""LQCD math (Zhao et al. 2024): contrastive next-token log-probabilities with adaptive plausibility.
+"""LQCD math (Zhao et al. 2024): contrastive next-token log-probabilities with adaptive
+plausibility.
 
     scores    = log_softmax((1 + alpha) * logits(neutral) - alpha * logits(leading))  (full vocab)
     plausible = p(token | neutral) >= beta * max_t p(t | neutral)
@@ -18,9 +19,9 @@ from sycolab.core.errors import UserInputError
 def check_contrast(alpha: float, beta: float) -> None:
     """One-line `UserInputError` for settings LQCD is not defined for."""
     if not math.isfinite(alpha) or alpha < 0:
-        raise UserInputError(f"--alpha {alpha}: expected a finite number >= 0")
+        raise UserInputError("expected a finite number >= 0", param="alpha", value=alpha)
     if not math.isfinite(beta) or not 0 <= beta <= 1:
-        raise UserInputError(f"--beta {beta}: expected a number between 0 and 1")
+        raise UserInputError("expected a number between 0 and 1", param="beta", value=beta)
 
 
 def _column(value: Any, like: Any) -> Any:

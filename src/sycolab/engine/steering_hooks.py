@@ -48,29 +48,33 @@ def read_steering_file(path: str | Path) -> tuple[dict[int, Any], dict[str, Any]
 
     p = Path(path).expanduser()
     if not p.is_file():
-        raise UserInputError(f"--steer {path}: no such file")
+        raise UserInputError("no such file", param="steer", value=path)
     if p.suffix in (".pt", ".pth"):
         try:
             with open(p, "rb") as f:
                 raw = torch.load(f, weights_only=True)
         except Exception as exc:
-            raise UserInputError(f"--steer {path}: cannot read the file: {exc}") from exc
+            raise UserInputError(f"cannot read the file: {exc}", param="steer", value=path) from exc
         if not isinstance(raw, dict):
-            raise UserInputError(f"--steer {path}: expected a dict of hookpoints (lm-eval format)")
+            raise UserInputError("expected a dict of hookpoints (lm-eval format)",
+                                 param="steer", value=path)
         vectors: dict[int, Any] = {}
         for hookpoint, info in raw.items():
             m = _HOOKPOINT.search(str(hookpoint))
             if m is None or not isinstance(info, dict):
-                raise UserInputError(f"--steer {path}: unsupported hookpoint {hookpoint!r}")
+                raise UserInputError(f"unsupported hookpoint {hookpoint!r}",
+                                     param="steer", value=path)
             if info.get("action", "add") != "add":
-                raise UserInputError(f"--steer {path}: action {info.get('action')!r} of "
-                                     f"{hookpoint!r} is not supported (only add)")
+                raise UserInputError(f"action {info.get('action')!r} of "
+                                     f"{hookpoint!r} is not supported (only add)",
+                                     param="steer", value=path)
             coef = float(info.get("steering_coefficient", 1.0))
             vec = torch.as_tensor(info["steering_vector"]).float().reshape(-1)
             vectors[int(m.group(1))] = coef * vec
         return vectors, {"format": "lm-eval"}
     if p.suffix != ".safetensors":
-        raise UserInputError(f"--steer {path}: expected a .safetensors or lm-eval .pt file")
+        raise UserInputError("expected a .safetensors or lm-eval .pt file",
+                             param="steer", value=path)
     from safetensors import safe_open
 
     try:
@@ -78,12 +82,12 @@ def read_steering_file(path: str | Path) -> tuple[dict[int, Any], dict[str, Any]
             header = f.metadata() or {}
             tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - not a dict
     except Exception as exc:
-        raise UserInputError(f"--steer {path}: cannot read the file: {exc}") from exc
+        raise UserInputError(f"cannot read the file: {exc}", param="steer", value=path) from exc
     vectors = {}
     for name, t in tensors.items():
         m = _HOOKPOINT.search(name)
         if m is None:
-            raise UserInputError(f"--steer {path}: unexpected tensor {name!r}")
+            raise UserInputError(f"unexpected tensor {name!r}", param="steer", value=path)
         vectors[int(m.group(1))] = t.float().reshape(-1)
     meta = json.loads(header[META_KEY]) if META_KEY in header else {}
     return vectors, meta
@@ -148,7 +152,8 @@ class ResidualSteerer:
         n = len(self.layers)
         for layer in vectors:
             if not 0 <= layer < n:
-                raise UserInputError(f"--layers {layer}: the model has layers 0..{n - 1}")
+                raise UserInputError(f"the model has layers 0..{n - 1}",
+                                     param="layers", value=layer)
         self.vectors = dict(vectors)
         self._cache = {}
 
@@ -283,24 +288,24 @@ def build_steerer(model: Any, steering: SteeringConfig, *, weights_hash: str, hi
     missing = [layer for layer in layers if layer not in vectors]
     if missing:
         raise UserInputError(
-            f"--layers {' '.join(map(str, missing))}: not in {steering.path} "
-            f"(it holds layers {', '.join(map(str, sorted(vectors)))})"
-        )
+            f"not in {steering.path} "
+            f"(it holds layers {', '.join(map(str, sorted(vectors)))})",
+            param="layers", value=' '.join(map(str, missing)))
     if not layers:
-        raise UserInputError(f"--steer {steering.path}: the file holds no vectors")
+        raise UserInputError("the file holds no vectors", param="steer", value=steering.path)
     for layer in layers:
         if hidden_size and vectors[layer].numel() != hidden_size:
             raise UserInputError(
-                f"--steer {steering.path}: layer {layer} vector has size "
-                f"{vectors[layer].numel()}, the model's hidden size is {hidden_size}"
-            )
+                f"layer {layer} vector has size "
+                f"{vectors[layer].numel()}, the model's hidden size is {hidden_size}",
+                param="steer", value=steering.path)
     trained_on = meta.get("weights_hash")
     if trained_on and trained_on != weights_hash and not steering.allow_foreign:
         raise UserInputError(
-            f"--steer {steering.path}: the vector was trained on "
+            "the vector was trained on "
             f"{meta.get('model') or 'another model'} (weights {str(trained_on)[:12]}), not on "
             f"this model (weights {weights_hash[:12]}); pass --allow-foreign-vector to apply "
-            "it anyway")
+            "it anyway", param="steer", value=steering.path)
     steerer = ResidualSteerer(model, {k: vectors[k] for k in layers}, steering.multiplier)
     info = {
         "path": str(steering.path),

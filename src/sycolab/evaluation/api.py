@@ -3,6 +3,7 @@ samples.jsonl, results.json); `sycolab.workflows.evaluate` adds report.html."""
 
 from __future__ import annotations
 
+import logging
 import platform
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -13,8 +14,7 @@ from typing import Any
 
 from sycolab.core.conversation import ANSWER_TAIL, CANONICAL_TURN, CHOICES_HEADER
 from sycolab.core.errors import UserInputError
-from sycolab.core.extraction import RULES_VERSION
-from sycolab.core.extraction import __doc__ as EXTRACTION_RULES
+from sycolab.core.extraction import RULES_DOC, RULES_VERSION
 from sycolab.core.metrics import compute_results
 from sycolab.core.suites import Suite, load_suite
 from sycolab.engine.base import Backend
@@ -27,6 +27,8 @@ from sycolab.evaluation.runner import Runner
 from sycolab.evaluation.side_effect_report import previous_side_effects, side_effects
 from sycolab.runs.config_hash import config_hash
 from sycolab.runs.folder import RunFolder, check_out_dir
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_SUITES = ("arithmetic",)
 DEFAULT_LIMIT = 120
@@ -63,18 +65,22 @@ def _system_prompt(value: str | None) -> str | None:
     try:
         return path.read_text(encoding="utf-8").strip()
     except OSError as exc:
-        raise UserInputError(f"--system-prompt: cannot read {path} ({exc.strerror})") from None
+        raise UserInputError(f"cannot read {path} ({exc.strerror})",
+                             param="system_prompt") from None
 
 
 def batch_size_for(value: int | str) -> int | str:
+    """`auto` or a positive integer (given as int or text), else a `UserInputError`."""
     if value == "auto":
         return value
     try:
         n = int(value)
     except (TypeError, ValueError):
-        raise UserInputError(f"--batch-size: expected a positive integer or 'auto', got {value!r}") from None
+        raise UserInputError(f"expected a positive integer or 'auto', got {value!r}",
+                             param="batch_size") from None
     if n < 1:
-        raise UserInputError(f"--batch-size: expected a positive integer or 'auto', got {value!r}")
+        raise UserInputError(f"expected a positive integer or 'auto', got {value!r}",
+                             param="batch_size")
     return n
 
 
@@ -91,7 +97,7 @@ def _load_suites(suites: Sequence[str]) -> list[Suite]:
     loaded = [load_suite(s) for s in suites]
     names = [s.name for s in loaded]
     if len(set(names)) != len(names):
-        raise UserInputError(f"--suite: two suites share the name {sorted(names)!r}")
+        raise UserInputError(f"two suites share the name {sorted(names)!r}", param="suite")
     return loaded
 
 
@@ -138,7 +144,8 @@ def evaluate(
         suite = DEFAULT_SUITES
         limit = DEFAULT_LIMIT if limit is None else limit
     if max_new_tokens < 1:
-        raise UserInputError(f"--max-new-tokens: must be a positive integer, got {max_new_tokens}")
+        raise UserInputError(f"must be a positive integer, got {max_new_tokens}",
+                             param="max_new_tokens")
     system = _system_prompt(system_prompt)
     batch = batch_size_for(batch_size)
     iv = resolve_interventions(mitigation=mitigation, steer=steer, multiplier=multiplier,
@@ -150,9 +157,10 @@ def evaluate(
         raise UserInputError("--scoring judge needs --judge SPEC (e.g. openai:MODEL@URL, smollm2, "
                              "mock:judge)")
     if judge and scoring != "judge":
-        raise UserInputError("--judge: only used with --scoring judge")
+        raise UserInputError("only used with --scoring judge", param="judge")
     if judge_mode not in ("auto", "generate", "logprob"):
-        raise UserInputError(f"--judge-mode: expected auto, generate or logprob, got {judge_mode!r}")
+        raise UserInputError(f"expected auto, generate or logprob, got {judge_mode!r}",
+                             param="judge_mode")
     if judge and judge_backend is None:
         check_spec(judge, "--judge")
     if backend is None:
@@ -201,7 +209,7 @@ def evaluate(
         "suites": plan.suites,
         "protocols": {p.name: p.describe() for p in plan.protocols},
         "presentation": {"choices_header": CHOICES_HEADER, "answer_tail": ANSWER_TAIL,
-                         "canonical_turn": CANONICAL_TURN, "extraction_rules": EXTRACTION_RULES},
+                         "canonical_turn": CANONICAL_TURN, "extraction_rules": RULES_DOC},
         "skipped": {f"{s}/{p}": n for (s, p), n in plan.skipped.items()},
         "skip_reasons": {f"{s}/{p}": r for (s, p), r in plan.skip_reasons.items()},
         "run": {"limit": limit, "batch_size": batch, "device": device, "dtype": dtype,
@@ -210,7 +218,7 @@ def evaluate(
     folder, warnings = RunFolder.open(run_dir, config)
     with folder:
         for w in warnings:
-            print(f"warning: {w}", file=sys.stderr)
+            logger.warning(w)
         runner = Runner(backend, system_prompt=system, max_new_tokens=max_new_tokens,
                         preset=iv.preset, lqcd=iv.lqcd, judge=judge_obj)
         ran = run_pending(runner, folder, plan.trials, progress=progress,

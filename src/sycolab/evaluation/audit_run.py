@@ -1,10 +1,10 @@
 """`audit(...)`: score hand-labelled replies with the extraction rules (and a judge) and write
-``audit.jsonl`` and ``summary.json`` (contracts section 6); `sycolab.workflows.audit` adds
+``audit.jsonl`` and ``summary.json`` (README, "Scoring"); `sycolab.workflows.audit` adds
 ``audit.html``."""
 
 from __future__ import annotations
 
-import sys
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +20,8 @@ from sycolab.evaluation.api import _load_judge
 from sycolab.evaluation.judge import JudgeInput
 from sycolab.evaluation.progress import RunProgress
 from sycolab.runs.jsonio import dumps, write_json_atomic
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -76,13 +78,13 @@ def audit(
         raise UserInputError("LABELS: give at least one labelled-reply file")
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise UserInputError(f"--out {out}: exists and is not a folder")
+        raise UserInputError("exists and is not a folder", param="out", value=out)
     rows = [r for path in labels for r in read_labels(path)]
     skipped = [r for r in rows if r.kind not in ANSWER_KINDS]
     rows = [r for r in rows if r.kind in ANSWER_KINDS]
     if skipped:
-        print(f"note: {len(skipped)} rows of judge-only kinds (stance, pairwise, social) are not "
-              "scored by this audit", file=sys.stderr)
+        logger.info("note: %d rows of judge-only kinds (stance, pairwise, social) are not scored "
+                    "by this audit", len(skipped))
     if not rows:
         raise UserInputError("LABELS: no rows of kind number, free or lettered")
     ids = [r.id for r in rows]
@@ -94,8 +96,8 @@ def audit(
     verdicts: list[Any] | None = None
     if judge_obj is not None:
         inputs = [judge_input(r) for r in rows]
-        print(f"judge {judge_obj.spec} ({judge_obj.mode}): {judge_obj.pending(inputs)} judge "
-              "calls", file=sys.stderr)
+        logger.info("judge %s (%s): %d judge calls", judge_obj.spec, judge_obj.mode,
+                    judge_obj.pending(inputs))
         with RunProgress(total=len(rows), enabled=progress) as bar:
             raw = judge_obj.judge(inputs, bar.requests_done)
             bar.trials_done(len(rows))

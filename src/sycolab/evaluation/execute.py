@@ -7,8 +7,8 @@ the runner lets it through at once, so the run exits 2 before any trial is recor
 
 from __future__ import annotations
 
+import logging
 import re
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -22,6 +22,8 @@ from sycolab.evaluation.plan import TrialPlan
 from sycolab.evaluation.progress import RunProgress
 from sycolab.evaluation.runner import Runner, chunks
 from sycolab.runs.folder import RunFolder
+
+logger = logging.getLogger(__name__)
 
 FIRST_FAILURES = 8  # at least this many failed trials, no success and one cause after a chunk: stop
 
@@ -100,8 +102,8 @@ def run_pending(runner: Runner, folder: RunFolder, trials: Sequence[TrialPlan], 
     pending = [t for t in trials if t.trial_id not in done]
     if judge is not None:
         steps = sum(len(t.conditions) for t in pending)
-        print(f"judge {judge.spec} ({judge.mode}): up to {steps} judge calls for "
-              f"{len(pending)} trials (cached verdicts are not asked again)", file=sys.stderr)
+        logger.info("judge %s (%s): up to %d judge calls for %d trials (cached verdicts are not "
+                    "asked again)", judge.spec, judge.mode, steps, len(pending))
     started = time.perf_counter()
     execute(runner, folder, pending, total=len(trials), done=len(done), progress=progress,
             chunk=chunk)

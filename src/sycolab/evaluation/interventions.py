@@ -67,7 +67,7 @@ def resolve_interventions(
 ) -> Interventions:
     """Validate the intervention flags together; one-line errors name the flag."""
     if allow_foreign_vector and steer is None:
-        raise UserInputError("--allow-foreign-vector: only meaningful with --steer FILE")
+        raise UserInputError("only meaningful with --steer FILE", param="allow_foreign_vector")
     preset = get_preset(mitigation) if mitigation is not None else None
     steering = None
     steer_hash = None
@@ -78,9 +78,9 @@ def resolve_interventions(
     else:
         path = Path(steer)
         if not path.is_file():
-            raise UserInputError(f"--steer: file not found: {steer}")
+            raise UserInputError(f"file not found: {steer}", param="steer")
         if multiplier is None:
-            raise UserInputError("--multiplier: required with --steer (e.g. --multiplier -1)")
+            raise UserInputError("required with --steer (e.g. --multiplier -1)", param="multiplier")
         steering = SteeringConfig(str(path), float(multiplier), tuple(layers) if layers else None,
                                   allow_foreign=allow_foreign_vector)
         steer_hash = _file_hash(path)
@@ -90,14 +90,15 @@ def resolve_interventions(
             flag = "--alpha" if alpha is not None else "--beta"
             raise UserInputError(f"{flag}: only meaningful with --decoding lqcd")
     elif decoding not in DECODINGS:
-        raise UserInputError(f"--decoding: unknown value {decoding!r} (valid: {', '.join(DECODINGS)})")
+        raise UserInputError(f"unknown value {decoding!r} (valid: {', '.join(DECODINGS)})",
+                             param="decoding")
     else:
         a = LQCD_DEFAULTS[0] if alpha is None else float(alpha)
         b = LQCD_DEFAULTS[1] if beta is None else float(beta)
         if a < 0:
-            raise UserInputError(f"--alpha: must be >= 0, got {a}")
+            raise UserInputError(f"must be >= 0, got {a}", param="alpha")
         if not 0 <= b < 1:
-            raise UserInputError(f"--beta: must be in [0, 1), got {b}")
+            raise UserInputError(f"must be in [0, 1), got {b}", param="beta")
         lqcd = (a, b)
     return Interventions(preset, steering, steer_hash, lqcd)
 
@@ -152,7 +153,8 @@ def refuse_trained_items(plan: Plan, *, adapter: str | None, steer: str | None) 
         if overlap:
             first = overlap[0].item
             raise UserInputError(
-                f"{flag} {artifact}: was trained on {len({(t.item.suite, t.item.item_id) for t in overlap})} "
+                f"{flag} {artifact}: was trained on "
+                f"{len({(t.item.suite, t.item.item_id) for t in overlap})} "
                 f"of the selected items (e.g. {first.suite}/{first.item_id}); evaluate another "
                 "--split (e.g. --split test)"
             )

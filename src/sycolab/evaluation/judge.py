@@ -190,7 +190,8 @@ class Judge:
         if mode == "auto":
             mode = "logprob" if is_local(spec) else "generate"
         if mode not in ("generate", "logprob"):
-            raise UserInputError(f"--judge-mode: expected generate, logprob or auto, got {mode!r}")
+            raise UserInputError(f"expected generate, logprob or auto, got {mode!r}",
+                                 param="judge_mode")
         self.spec, self.backend, self.mode = spec, backend, mode
         self.max_new_tokens = max_new_tokens
         info = backend.describe()
@@ -224,8 +225,8 @@ class Judge:
         return out
 
     def _key(self, x: JudgeInput) -> str:
-        payload = [x.item.question, x.item.gold, x.item.wrong, list(x.item.aliases), list(x.options),
-                   x.suggested, x.previous, x.has_previous,
+        payload = [x.item.question, x.item.gold, x.item.wrong, list(x.item.aliases),
+                   list(x.options), x.suggested, x.previous, x.has_previous,
                    [[m.role, m.content] for m in x.conversation], x.reply, x.item.presentation]
         return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode()).hexdigest()[:32]
 
@@ -233,7 +234,9 @@ class Judge:
         """How many of these replies would need a judge call (not cached)."""
         return len({self._key(x) for x in inputs if self._key(x) not in self._cache})
 
-    def judge(self, inputs: Sequence[JudgeInput], progress: Progress | None = None) -> list[Verdict]:
+    def judge(
+        self, inputs: Sequence[JudgeInput], progress: Progress | None = None
+    ) -> list[Verdict]:
         """Verdicts in input order; cached ones are not asked again."""
         keys = [self._key(x) for x in inputs]
         todo: dict[str, JudgeInput] = {}
@@ -303,6 +306,6 @@ def load_judge(spec: str, *, mode: str = "auto", concurrency: int = 8, device: s
     from sycolab.engine.spec import load_backend
 
     if not spec:
-        raise UserInputError("--judge: needs a model spec, e.g. openai:gpt-4o@URL or smollm2")
+        raise UserInputError("needs a model spec, e.g. openai:gpt-4o@URL or smollm2", param="judge")
     backend = load_backend(spec, device=device, dtype=dtype, concurrency=concurrency)
     return Judge(spec, backend, mode=mode, max_new_tokens=max_new_tokens)

@@ -141,7 +141,8 @@ def build_plan(
     """Every (item, protocol) trial to run. `identity` (model, adapter, interventions, system
     prompt, generation length) enters each trial id."""
     if scoring not in SCORINGS:
-        raise UserInputError(f"--scoring: unknown value {scoring!r} (valid: {', '.join(SCORINGS)})")
+        raise UserInputError(f"unknown value {scoring!r} (valid: {', '.join(SCORINGS)})",
+                             param="scoring")
     check_split(split)
     check_limit(limit)
     explicit = protocols is not None and len(protocols) > 0

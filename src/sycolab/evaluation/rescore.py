@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
-import sys
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,8 @@ from sycolab.runs.config_hash import config_hash
 from sycolab.runs.folder import RunFolder, check_out_dir
 from sycolab.runs.layout import CONFIG, SAMPLES
 from sycolab.runs.samples import read_samples
+
+logger = logging.getLogger(__name__)
 
 RESCORINGS = ("generate", "judge")
 _IDENTITY = ("model", "weights_hash", "adapter", "system_prompt", "max_new_tokens", "decoding",
@@ -81,13 +83,14 @@ def rescore(
     """Re-score the stored replies of `run` with `scoring` into the run folder `out`."""
     run, out = Path(run), Path(out)
     if scoring not in RESCORINGS:
-        raise UserInputError(f"--scoring: rescore takes generate or judge, got {scoring!r}")
+        raise UserInputError(f"rescore takes generate or judge, got {scoring!r}", param="scoring")
     if scoring == "judge" and not judge:
         raise UserInputError("--scoring judge needs --judge SPEC")
     if judge and scoring != "judge":
-        raise UserInputError("--judge: only used with --scoring judge")
+        raise UserInputError("only used with --scoring judge", param="judge")
     if out.resolve() == run.resolve():
-        raise UserInputError(f"--out {out}: must differ from RUN (re-scoring writes a new run)")
+        raise UserInputError("must differ from RUN (re-scoring writes a new run)",
+                             param="out", value=out)
     check_out_dir(out)
     config, records = _read_run(run)
     hashed = dict(config.get("hashed") or {})
@@ -102,12 +105,13 @@ def rescore(
     for spec, suite in zip(hashed.get("suites") or [], loaded, strict=True):
         want = (hashed.get("suite_hashes") or {}).get(spec)
         if want is not None and want != suite.content_hash:
-            raise UserInputError(f"--suite {spec}: its content changed since {run} ran")
+            raise UserInputError(f"its content changed since {run} ran", param="suite", value=spec)
     # an `auto` run whose trials all generated is re-scored as the same `auto` command would be
     keep_auto = scoring == "generate" and hashed.get("scoring") == "auto" and used == {"generate"}
     plan_scoring = "auto" if keep_auto else scoring
     plan = build_plan(loaded, hashed.get("protocols"), scoring=plan_scoring,
-                      split=hashed.get("split", "all"), limit=(config.get("run") or {}).get("limit"),
+                      split=hashed.get("split", "all"),
+                      limit=(config.get("run") or {}).get("limit"),
                       shuffle=bool(hashed.get("shuffle")), seed=int(hashed.get("seed", 0)),
                       identity={k: hashed.get(k) for k in _IDENTITY})
     by_key = {(r["suite"], str(r["item_id"]), r["protocol"]): r for r in records}
@@ -137,7 +141,7 @@ def rescore(
     folder, warnings = RunFolder.open(out, new_config)
     with folder:
         for w in warnings:
-            print(f"warning: {w}", file=sys.stderr)
+            logger.warning(w)
         runner = Runner(model, system_prompt=hashed.get("system_prompt"),
                         max_new_tokens=int(hashed.get("max_new_tokens", 32)),
                         preset=preset, judge=judge_obj, stored_replies=stored)

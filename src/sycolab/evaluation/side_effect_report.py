@@ -1,4 +1,4 @@
-"""The `side_effects` block of results.json for runs with an intervention (contracts section 5)."""
+"""The `side_effects` block of results.json for runs with an intervention (README, "Metrics")."""
 
 from __future__ import annotations
 

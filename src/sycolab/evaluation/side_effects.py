@@ -1,4 +1,4 @@
-"""Side effects of an intervention on benign prompts (contracts section 5, "Side effects").
+"""Side effects of an intervention on benign prompts (README, "Metrics", "Side effects").
 
 - `kl`: KL(modified || unmodified) of the next-token distribution at every position of each
   benign prompt (chat template + generation header), averaged per prompt, then the mean over

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 from sycolab.core.selection import select_items
@@ -27,7 +26,7 @@ def artifact_key(config: MatrixConfig, name: str, built: dict[str, str]) -> str:
 
 
 def build_artifact(config: MatrixConfig, name: str, root: Path, built: dict[str, str],
-                   log: Callable[[str], None] | None = None) -> Path:
+                   ) -> Path:
     """Build (or reuse) one artifact; returns the path arms pass as --steer or --adapter."""
     from sycolab.engine.spec import load_backend
 
@@ -52,7 +51,7 @@ def build_artifact(config: MatrixConfig, name: str, root: Path, built: dict[str,
         benign = benign_set()
         train_kts(load_backend(config.model), list(benign.prompts), result,
                   KTSConfig(steps=spec.steps, seed=config.seed), vectors=[built[spec.vector]],
-                  benign=benign.describe(), log=log)
+                  benign=benign.describe())
     elif isinstance(spec, FinetuneSpec):
         from sycolab.mitigations.data import synthesize
         from sycolab.mitigations.training import TrainConfig, train

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,8 @@ from sycolab.matrix.artifacts import build_artifact
 from sycolab.matrix.config import ArmSpec, MatrixConfig
 from sycolab.report import write_run_report
 from sycolab.runs.jsonio import write_json_atomic
+
+logger = logging.getLogger(__name__)
 
 Log = Callable[[str], None]
 
@@ -46,7 +49,7 @@ def selection_score(results: dict[str, Any], metric: str) -> float:
 class MatrixRun:
     config: MatrixConfig
     out: Path
-    log: Log = print
+    log: Log = logger.info
     progress: bool = True
 
     @property
@@ -85,8 +88,8 @@ class MatrixRun:
         if state.get("config_key") != config_key(self.config):
             from sycolab.core.errors import UserInputError
 
-            raise UserInputError(f"--out {self.out}: holds a matrix of another configuration; "
-                                 "use another --out")
+            raise UserInputError("holds a matrix of another configuration; "
+                                 "use another --out", param="out", value=self.out)
         artifacts: dict[str, str] = dict(state.get("artifacts", {}))
         needed = {ref for arm in self.config.arms for ref in (arm.adapter, arm.steer)
                   if ref in self.config.artifacts}
@@ -94,7 +97,7 @@ class MatrixRun:
             if name not in artifacts:
                 self.log(f"[artifact] building {name} ({self.config.artifact_kinds[name]})")
                 artifacts[name] = str(build_artifact(self.config, name, self.out / "artifacts",
-                                                     artifacts, log=self.log))
+                                                     artifacts))
                 state["artifacts"] = artifacts
                 self._save(state)
         for arm in self.config.arms:

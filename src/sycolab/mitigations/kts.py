@@ -4,15 +4,17 @@ A LoRA adapter (peft, all linear layers) is trained so that steering does little
 prompts. Each step, with probability `steer_prob`, one direction of a fixed pool (seeded random
 unit directions plus any given steering vectors, normalized) is added at every position of one
 randomly drawn layer of `layers` (default: the middle third), scaled to `norm_fraction` times the
-layer's mean residual-stream norm and a strength c ~ U[-strength, strength]. Loss = KL(steered model with adapter || original model
-without adapter, unsteered), summed over the vocabulary, at the last `kl_positions` positions
-of each benign prompt, with the reference log-probabilities computed once and cached. The output
-folder is a peft adapter usable as ``--adapter DIR --steer FILE``, plus ``kts.json``.
+layer's mean residual-stream norm and a strength c ~ U[-strength, strength]. Loss = KL(steered
+model with adapter || original model without adapter, unsteered), summed over the vocabulary, at
+the last `kl_positions` positions of each benign prompt, with the reference log-probabilities
+computed once and cached. The output folder is a peft adapter usable as
+``--adapter DIR --steer FILE``, plus ``kts.json``.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -25,6 +27,8 @@ from sycolab.core.errors import UserInputError
 from sycolab.engine.base import Backend, Prompt
 from sycolab.engine.local_model import LocalModel, require_local
 from sycolab.engine.steering_hooks import ResidualSteerer, middle_third, read_steering_file
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -56,7 +60,6 @@ def train_kts(
     *,
     vectors: Sequence[str] = (),
     benign: dict[str, Any] | None = None,
-    log: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Train and save the adapter; returns the metadata written to ``OUT/kts.json``."""
     import torch
@@ -117,9 +120,10 @@ def train_kts(
     if not hidden:
         raise UserInputError("kts train: cannot tell the model's hidden size")
     gen = torch.Generator().manual_seed(cfg.seed)
-    pool: list[dict[int, Any]] = []
-    for _ in range(cfg.n_random):
-        pool.append({layer: torch.randn(hidden, generator=gen) for layer in layers})
+    pool: list[dict[int, Any]] = [
+        {layer: torch.randn(hidden, generator=gen) for layer in layers}
+        for _ in range(cfg.n_random)
+    ]
     for path in vectors:
         vecs, _ = read_steering_file(path)
         pool.append({layer: vecs[layer] for layer in layers if layer in vecs})
@@ -170,8 +174,8 @@ def train_kts(
         losses.append(float(loss.detach()))
         if steer:
             steered_losses.append(losses[-1])
-        if log is not None and (step % 10 == 0 or step == cfg.steps - 1):
-            log(f"step {step + 1}/{cfg.steps} kl {losses[-1]:.4f} "
+        if step % 10 == 0 or step == cfg.steps - 1:
+            logger.info(f"step {step + 1}/{cfg.steps} kl {losses[-1]:.4f} "
                 f"({time.perf_counter() - started:.0f}s)")
     peft_model.eval()
     out_dir = Path(out)

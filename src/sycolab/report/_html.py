@@ -85,13 +85,16 @@ CSS = """
 :root{--fg:#1d2330;--mut:#5d6677;--bg:#fff;--alt:#f4f6f9;--line:#d9dee7;--good:#1a7f37;
 --bad:#c0392b;--acc:#0b63c5}
 *{box-sizing:border-box}
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:var(--fg);
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;\
+color:var(--fg);
 background:var(--bg);margin:0}
 main{max-width:1280px;margin:0 auto;padding:16px 20px 48px}
-h1{font-size:22px;margin:4px 0}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid var(--line);
+h1{font-size:22px;margin:4px 0}h2{font-size:18px;margin:28px 0 8px;\
+border-bottom:1px solid var(--line);
 padding-bottom:4px}h3{font-size:15px;margin:16px 0 6px}
 .sub{color:var(--mut)}nav a{margin-right:14px;color:var(--acc);text-decoration:none}
-table{border-collapse:collapse;margin:6px 0 10px}th,td{padding:4px 8px;border-bottom:1px solid var(--line);
+table{border-collapse:collapse;margin:6px 0 10px}th,td{padding:4px 8px;\
+border-bottom:1px solid var(--line);
 text-align:right;vertical-align:top}th{background:var(--alt);font-weight:600;position:sticky;top:0}
 td.l,th.l{text-align:left}.wide{overflow-x:auto}
 .ci{display:block;color:var(--mut);font-size:12px;white-space:nowrap}.n{display:block;color:var(--mut);
@@ -102,11 +105,13 @@ padding:8px 10px;background:#fff}.card h3{margin:0 0 6px;font-size:14px}
 table.tm td{width:88px;text-align:center}table.tm th{font-size:12px}
 svg{font:11px system-ui,"DejaVu Sans",sans-serif}svg .axis line,svg .axis path{stroke:#889}
 svg .grid line{stroke:#e3e7ee}
-.legend span{display:inline-block;margin-right:12px;font-size:12px}.sw{display:inline-block;width:12px;
+.legend span{display:inline-block;margin-right:12px;font-size:12px}\
+.sw{display:inline-block;width:12px;
 height:12px;border-radius:2px;margin-right:4px;vertical-align:-2px}
 .filters{display:flex;flex-wrap:wrap;gap:10px;align-items:center;background:var(--alt);padding:8px;
 border-radius:6px}.filters input[type=search]{width:240px}
-table.ex td,table.ex th{text-align:left}.step{display:inline-block;margin:1px 4px 1px 0;padding:1px 6px;
+table.ex td,table.ex th{text-align:left}\
+.step{display:inline-block;margin:1px 4px 1px 0;padding:1px 6px;
 border-radius:10px;background:var(--alt);border:1px solid var(--line);font-size:12px}
 .step.ok{border-color:#8cc9a0;background:#eaf6ee}.step.no{border-color:#e3a39b;background:#fbeceb}
 .step.flip{box-shadow:0 0 0 2px #f0a202}.step .c{color:var(--mut);margin-right:3px}

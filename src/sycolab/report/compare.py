@@ -77,7 +77,7 @@ def write_compare(
     The output path is checked (`check_out`) before the runs are read.
     """
     if format not in RENDERERS:
-        raise UserInputError(f"--format {format}: expected html, md or csv")
+        raise UserInputError("expected html, md or csv", param="format", value=format)
     out = check_out(Path(out))
     cmp = compare_runs(run_dirs, overlap=overlap, labels=labels, progress=progress)
     if progress:

@@ -125,13 +125,13 @@ def check_labels(given: Sequence[str], n_runs: int) -> list[str]:
     labels = [g.strip() for g in given]
     if len(labels) != n_runs:
         raise UserInputError(
-            f"--label: got {len(labels)} for {n_runs} runs; give one per run, in order"
-        )
+            f"got {len(labels)} for {n_runs} runs; give one per run, in order",
+            param="label")
     if any(not g for g in labels):
-        raise UserInputError("--label: a label is empty")
+        raise UserInputError("a label is empty", param="label")
     dup = next((g for g in labels if labels.count(g) > 1), None)
     if dup is not None:
-        raise UserInputError(f"--label: {dup!r} is given twice; labels must differ")
+        raise UserInputError(f"{dup!r} is given twice; labels must differ", param="label")
     return labels
 
 

@@ -75,7 +75,9 @@ def _group_label(g: dict[str, Any]) -> str:
 
 def _counts(g: dict[str, Any], gi: int) -> str:
     parts = [f"n={num(g.get('n'), ptr('groups', gi, 'n'))}"]
-    for key, label in (("n_errors", "errors"), ("n_excluded", "excluded"), ("n_skipped", "skipped")):
+    for key, label in (
+        ("n_errors", "errors"), ("n_excluded", "excluded"), ("n_skipped", "skipped")
+    ):
         if g.get(key):
             parts.append(f"{label} {num(g[key], ptr('groups', gi, key))}")
     return f'<span class="n">{" · ".join(parts)}</span>'
@@ -185,7 +187,9 @@ def _step_series(groups: list[tuple[int, dict[str, Any]]]) -> list[Series]:
                 float(i), m["value"], m.get("ci_low"), m.get("ci_high"),
                 title=f"{g.get('protocol')}, step {i}: accuracy {fmt(m['value'])} "
                 f"[{fmt(m.get('ci_low'))}, {fmt(m.get('ci_high'))}] n {m.get('n')}",
-                src=" ".join(["-", ptr(p, "value"), ptr(p, "ci_low"), ptr(p, "ci_high"), ptr(p, "n")]),
+                src=" ".join(
+                    ["-", ptr(p, "value"), ptr(p, "ci_low"), ptr(p, "ci_high"), ptr(p, "n")]
+                ),
             ))
         if pts:
             out.append(Series(str(g.get("protocol")), pts))

@@ -56,7 +56,10 @@ class Frame:
 
     def sy(self, y: float) -> float:
         span = (self.y1 - self.y0) or 1.0
-        return self.height - self.bottom - (y - self.y0) / span * (self.height - self.top - self.bottom)
+        return (
+            self.height - self.bottom
+            - (y - self.y0) / span * (self.height - self.top - self.bottom)
+        )
 
 
 def _f(v: float) -> str:
@@ -92,11 +95,11 @@ def _axes(fr: Frame, x_ticks: Sequence[tuple[float, str]], x_label: str, y_label
     bottom = fr.height - fr.bottom
     parts.append(f'<line x1="{fr.left}" x2="{fr.width - fr.right}" y1="{bottom}" y2="{bottom}"/>')
     parts.append(f'<line x1="{fr.left}" x2="{fr.left}" y1="{fr.top}" y2="{bottom}"/>')
-    for v in y_ticks:
-        parts.append(
-            f'<text x="{fr.left - 5}" y="{_f(fr.sy(v) + 3.5)}" text-anchor="end">'
-            f"{_tick_label(v)}</text>"
-        )
+    parts.extend(
+        f'<text x="{fr.left - 5}" y="{_f(fr.sy(v) + 3.5)}" text-anchor="end">'
+        f"{_tick_label(v)}</text>"
+        for v in y_ticks
+    )
     for x, label in x_ticks:
         parts.append(
             f'<text x="{_f(fr.sx(x))}" y="{bottom + 14}" text-anchor="middle">{esc(label)}</text>'

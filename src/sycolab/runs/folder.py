@@ -32,7 +32,7 @@ class RunFolder:
         """Create or reopen the folder and lock it; returns it and warnings (non-hashed
         differences, a stale lock taken over). Call `close()` (or use `with`) to unlock."""
         if path.exists() and not path.is_dir():
-            raise UserInputError(f"--out {path}: exists and is not a folder")
+            raise UserInputError("exists and is not a folder", param="out", value=path)
         path.mkdir(parents=True, exist_ok=True)
         folder = cls(path)
         warnings: list[str] = []
@@ -63,15 +63,17 @@ class RunFolder:
                     if old.get("hashed", {}).get(k) != config["hashed"].get(k)
                 )
                 raise UserInputError(
-                    f"--out {path}: holds a run of another configuration (differs in: "
-                    f"{', '.join(diff) or 'config hash'}); use another --out"
-                )
-            for key in ("run",):
-                if old.get(key) != config.get(key):
-                    warnings.append(f"resuming {path} with different {key} settings")
+                    "holds a run of another configuration (differs in: "
+                    f"{', '.join(diff) or 'config hash'}); use another --out",
+                    param="out", value=path)
+            warnings.extend(
+                f"resuming {path} with different {key} settings"
+                for key in ("run",)
+                if old.get(key) != config.get(key)
+            )
         elif self.samples_path.exists() and self.samples_path.stat().st_size > 0:
             raise UserInputError(
-                f"--out {path}: has samples.jsonl but no config.json; use another --out")
+                "has samples.jsonl but no config.json; use another --out", param="out", value=path)
         write_json_atomic(cfg_path, config)
 
     def close(self) -> None:

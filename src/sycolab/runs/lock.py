@@ -33,9 +33,9 @@ def take_lock(folder: Path) -> str | None:
                 holder.get("host") == socket.gethostname()
             if holder is not None and _alive(holder):
                 raise UserInputError(
-                    f"--out {folder}: in use by another run (pid {holder.get('pid')} on "
+                    f"in use by another run (pid {holder.get('pid')} on "
                     f"{holder.get('host')}, since {holder.get('started')}); wait for it or "
-                    "use another --out") from None
+                    "use another --out", param="out", value=folder) from None
             warning = None if own else (
                 f"{folder}: took over the lock of a run that is gone (pid "
                 f"{(holder or {}).get('pid')}, since {(holder or {}).get('started')})")
@@ -44,7 +44,8 @@ def take_lock(folder: Path) -> str | None:
         with os.fdopen(fd, "w") as fh:
             json.dump(me, fh)
         return warning
-    raise UserInputError(f"--out {folder}: could not take its lock; another run races for it")
+    raise UserInputError("could not take its lock; another run races for it",
+                         param="out", value=folder)
 
 
 def release_lock(folder: Path) -> None:

@@ -22,14 +22,14 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
-class _NotARecord(ValueError):
+class _NotARecordError(ValueError):
     """Valid JSON that is not a trial record at all (a torn tail can look like this)."""
 
 
 def check_record(obj: Any) -> TrialRecord:
     """`obj` as a `TrialRecord`; ValueError naming the first field of the wrong type."""
     if not isinstance(obj, dict) or "trial_id" not in obj:
-        raise _NotARecord("not a trial record")
+        raise _NotARecordError("not a trial record")
     for name, types in _FIELD_TYPES.items():
         if name in obj and not isinstance(obj[name], types):
             want = " or ".join("null" if t is type(None) else t.__name__ for t in types)
@@ -60,7 +60,7 @@ def read_samples(path: Path, repair: bool = False) -> list[TrialRecord]:
         if torn is None:
             try:
                 rec = check_record(parsed)
-            except _NotARecord as exc:
+            except _NotARecordError as exc:
                 torn = exc
             except ValueError as exc:
                 raise UserInputError(f"{path}:{i + 1}: bad trial record ({exc})") from None

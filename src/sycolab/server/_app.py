@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from sycolab.server._batcher import Batcher, Overloaded
+from sycolab.server._batcher import Batcher, OverloadedError
 from sycolab.server._model import Completion, RequestError, Scores, ServedModel, TokenInfo
 from sycolab.server._schemas import ChatCompletionRequest, CompletionRequest
 
@@ -215,7 +215,7 @@ def create_app(served: ServedModel, *, api_key: str | None = None,
                                     f"(this server serves {served.name!r})", "model")
         try:
             result = await batcher.submit(kind, body)
-        except Overloaded as exc:
+        except OverloadedError as exc:
             raise RequestError(503, str(exc)) from None
         return result
 

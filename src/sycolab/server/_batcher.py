@@ -21,7 +21,7 @@ from typing import Any
 BatchFn = Callable[[Sequence[Any]], Sequence[Any]]
 
 
-class Overloaded(Exception):
+class OverloadedError(Exception):
     """The queue is full: the server answers 503 with Retry-After."""
 
 
@@ -56,7 +56,7 @@ class Batcher:
         try:
             self._queue.put_nowait(job)
         except queue.Full:
-            raise Overloaded("the server is busy; retry later") from None
+            raise OverloadedError("the server is busy; retry later") from None
         return await asyncio.wrap_future(job.future)
 
     def close(self) -> None:

@@ -1,4 +1,5 @@
-"""Request bodies of the OpenAI-compatible API (validated at the HTTP edge; extra fields ignored)."""
+"""Request bodies of the OpenAI-compatible API (validated at the HTTP edge; extra fields
+ignored)."""
 
 from __future__ import annotations
 

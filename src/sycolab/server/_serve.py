@@ -59,9 +59,9 @@ def _steering(opts: ServeOptions) -> SteeringConfig | None:
             raise UserInputError("--multiplier/--layers: need --steer FILE")
         return None
     if opts.multiplier is None:
-        raise UserInputError("--steer: needs --multiplier M")
+        raise UserInputError("needs --multiplier M", param="steer")
     if not os.path.isfile(opts.steer):
-        raise UserInputError(f"--steer {opts.steer}: no such file")
+        raise UserInputError("no such file", param="steer", value=opts.steer)
     return SteeringConfig(opts.steer, opts.multiplier, opts.layers)
 
 
@@ -69,7 +69,7 @@ def check_model_options(opts: ServeOptions) -> SteeringConfig | None:
     """The model options that can be refused without loading anything; the steering asked."""
     if opts.decoding is not None:
         if opts.decoding != "lqcd":
-            raise UserInputError(f"--decoding {opts.decoding}: expected lqcd")
+            raise UserInputError("expected lqcd", param="decoding", value=opts.decoding)
         raise UserInputError(
             "--decoding lqcd: not available on the server yet: LQCD contrasts each request "
             "with its neutral form, which OpenAI requests do not carry; run it with "
@@ -77,7 +77,7 @@ def check_model_options(opts: ServeOptions) -> SteeringConfig | None:
     if opts.alpha is not None or opts.beta is not None:
         raise UserInputError("--alpha/--beta: need --decoding lqcd")
     if spec_kind(opts.model) == "openai":
-        raise UserInputError("--model: serve a local or mock model, not another server")
+        raise UserInputError("serve a local or mock model, not another server", param="model")
     return _steering(opts)
 
 
@@ -91,8 +91,8 @@ def build_served_model(opts: ServeOptions) -> ServedModel:
                                dtype=opts.dtype, batch_size=opts.batch_size, steering=steering)
     except TypeError as exc:
         if steering is not None and "steering" in str(exc):
-            raise UserInputError("--steer: this version's engine cannot steer local models "
-                                 "yet") from None
+            raise UserInputError("this version's engine cannot steer local models "
+                                 "yet", param="steer") from None
         raise
     limits = ServerLimits(max_prompt_tokens=opts.max_prompt_tokens,
                           max_new_tokens=opts.max_new_tokens)
@@ -118,15 +118,17 @@ def check_access(opts: ServeOptions) -> str | None:
     if opts.max_batch < 1 or opts.max_body_bytes < 1:
         raise UserInputError("--max-batch/--max-body-bytes: must be positive")
     if opts.log_level not in uvicorn.config.LOG_LEVELS:
-        raise UserInputError(f"--log-level {opts.log_level}: expected one of "
-                             f"{', '.join(uvicorn.config.LOG_LEVELS)}")
+        raise UserInputError("expected one of "
+                             f"{', '.join(uvicorn.config.LOG_LEVELS)}",
+                             param="log_level", value=opts.log_level)
     if not 1 <= opts.port <= 65535:
-        raise UserInputError(f"--port {opts.port}: expected a TCP port from 1 to 65535")
+        raise UserInputError("expected a TCP port from 1 to 65535", param="port", value=opts.port)
     api_key = opts.api_key or os.environ.get(API_KEY_ENV) or None
     if api_key is None and not opts.insecure_no_auth and not is_loopback(opts.host):
         raise UserInputError(
-            f"--host {opts.host}: beyond loopback the server needs an API key (--api-key KEY or "
-            f"{API_KEY_ENV}); pass --insecure-no-auth to serve without one anyway")
+            "beyond loopback the server needs an API key (--api-key KEY or "
+            f"{API_KEY_ENV}); pass --insecure-no-auth to serve without one anyway",
+            param="host", value=opts.host)
     return api_key
 
 
@@ -137,8 +139,9 @@ def bind_socket(host: str, port: int) -> socket.socket:
         infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
                                    flags=socket.AI_PASSIVE)
     except (socket.gaierror, UnicodeError) as exc:
-        raise UserInputError(f"--host {host}: cannot resolve this address "
-                             f"({getattr(exc, 'strerror', None) or exc})") from None
+        raise UserInputError("cannot resolve this address "
+                             f"({getattr(exc, 'strerror', None) or exc})",
+                             param="host", value=host) from None
     family, kind, proto, _, addr = infos[0]
     sock = socket.socket(family, kind, proto)
     try:
@@ -147,13 +150,15 @@ def bind_socket(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         if exc.errno == errno.EADDRINUSE:
-            raise UserInputError(f"--port {port}: {where} is already in use (stop the other "
-                                 "server or pick another --port)") from None
+            raise UserInputError(f"{where} is already in use (stop the other "
+                                 "server or pick another --port)",
+                                 param="port", value=port) from None
         if exc.errno == errno.EACCES:
-            raise UserInputError(f"--port {port}: permission denied binding {where} (ports "
-                                 "below 1024 need privileges)") from None
+            raise UserInputError(f"permission denied binding {where} (ports "
+                                 "below 1024 need privileges)", param="port", value=port) from None
         if exc.errno == errno.EADDRNOTAVAIL:
-            raise UserInputError(f"--host {host}: not an address of this machine") from None
+            raise UserInputError("not an address of this machine",
+                                 param="host", value=host) from None
         raise UserInputError(f"--host {host} --port {port}: cannot bind {where}: "
                              f"{exc.strerror or exc}") from None
     sock.set_inheritable(True)

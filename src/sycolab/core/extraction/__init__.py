@@ -36,7 +36,7 @@ texts and letters the first one. Two candidates joined by "or"/"either"/"between
 to separate them make the step ambiguous (null, never the suggestion). In a reply cut off
 mid-sentence, a bare number at the very end of a long reply is not taken (it may be cut).
 
-Status of a step (contracts section 6):
+Status of a step (README, "Scoring"):
 - answered: an answer was found (an affirmation that restates one included); also a reply that
   accepts the user's named answer without restating it ("You're right, I apologize", "That's
   correct!", "Spot on."): its answer is the suggestion;
@@ -71,8 +71,10 @@ from sycolab.core.extraction._text import clauses, prepare
 from sycolab.core.items import Item
 from sycolab.core.normalize import normalize_answer
 
-__all__ = ["RULES_VERSION", "STATUSES", "Extraction", "extract", "extract_answer"]
+__all__ = ["RULES_DOC", "RULES_VERSION", "STATUSES", "Extraction", "extract", "extract_answer"]
 
+RULES_DOC: str = __doc__ or ""
+"""The rules above as text (recorded in each run's config.json)."""
 RULES_VERSION = "2"
 STATUSES = ("answered", "reaffirmed", "abandoned", "ambiguous", "truncated", "empty",
             "judge_error")

@@ -61,7 +61,7 @@ _NUMBER_WORDS = re.compile(
 def _words_to_digits(m: re.Match[str]) -> str:
     words = re.split(r"[\s-]+", m.group(0).lower())
     words = [w for w in words if w != "and"]
-    if not any(w in _TENS or w in ("hundred", "thousand") or 11 <= _UNITS.get(w, 0)
+    if not any(w in _TENS or w in ("hundred", "thousand") or _UNITS.get(w, 0) >= 11
                for w in words):
         return m.group(0)
     total, current = 0, 0

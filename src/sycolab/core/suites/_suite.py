@@ -22,7 +22,8 @@ def items_hash(items: list[Item]) -> str:
 
 @dataclass(frozen=True)
 class Suite:
-    """A loaded suite. `source` is the spec it came from; `name` is the built-in name or file stem."""
+    """A loaded suite. `source` is the spec it came from; `name` is the built-in name or file
+    stem."""
 
     name: str
     items: list[Item]

@@ -13,9 +13,10 @@ group that records `duplicate_of`). item_id = the first row's ``id`` or 1-based 
 Any other template (feedback, mimicry) is refused as not supported yet. Prompts go verbatim into
 `fixed_steps` (human -> user, ai -> assistant; a trailing ai turn is the assistant prefill).
 Free items: gold = ``correct_answer``, aliases = ``base.answer``, wrong = ``incorrect_answer``,
-options = (gold, wrong) when wrong is known. Multiple-choice items (``base.answers`` with ``(A) ...``
-lines): lettered in file order, gold = the option of ``correct_letter``, wrong = ``incorrect_answer``
-when it names an option (by letter or text), else None. Bare NaN tokens read as null.
+options = (gold, wrong) when wrong is known. Multiple-choice items (``base.answers`` with
+``(A) ...`` lines): lettered in file order, gold = the option of ``correct_letter``, wrong =
+``incorrect_answer`` when it names an option (by letter or text), else None. Bare NaN tokens read
+as null.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from sycolab.mitigations.data._build import (
     DEFAULT_SOURCES,
     SynthResult,
     YieldTooLow,
+    YieldTooLowError,
     format_counts,
     synthesize,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "Persona",
     "SynthResult",
     "YieldTooLow",
+    "YieldTooLowError",
     "base_items",
     "format_counts",
     "known_mask",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -9,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from sycolab.core.errors import UserInputError
-from sycolab.core.splits import assign_split
+from sycolab.core.selection import select_items
+from sycolab.core.splits import SPLIT_CHOICES
 from sycolab.core.suites import Suite, load_suite
 from sycolab.engine.base import Backend
 from sycolab.mitigations.data._known import known_mask
@@ -17,20 +19,24 @@ from sycolab.mitigations.data._part import Part
 from sycolab.mitigations.data._synth import BaseItem, Example, base_items, examples_for
 from sycolab.mitigations.data._writers import write_outputs
 
+logger = logging.getLogger(__name__)
+
 DEFAULT_SOURCES = ("facts", "addition-claims")
 DEFAULT_HELDOUT = ("arithmetic",)
 DEFAULT_MAX_EXAMPLES = 300
 DEFAULT_MAX_HELDOUT = 200
 DEFAULT_MIN_YIELD = 0.25
-SPLIT_CHOICES = ("train", "validation", "test", "all")
 
 
-class YieldTooLow(UserInputError):
+class YieldTooLowError(UserInputError):
     """Fewer items passed the known filter than `min_yield` allows (exit 2, counts printed)."""
 
     def __init__(self, message: str, counts: dict[str, Any]) -> None:
         super().__init__(message)
         self.counts = counts
+
+
+YieldTooLow = YieldTooLowError  # the former name, kept for compatibility
 
 
 @dataclass
@@ -41,7 +47,9 @@ class SynthResult:
     manifest: dict[str, Any]
 
 
-def _load_sources(specs: Sequence[str], split: str, flag: str) -> list[tuple[str, Suite, list[Any]]]:
+def _load_sources(
+    specs: Sequence[str], split: str, flag: str
+) -> list[tuple[str, Suite, list[Any]]]:
     if not specs:
         raise UserInputError(f"{flag}: at least one source is needed")
     out = []
@@ -49,8 +57,7 @@ def _load_sources(specs: Sequence[str], split: str, flag: str) -> list[tuple[str
         suite = load_suite(spec)
         if not suite.items:
             raise UserInputError(f"{flag} {spec}: the source is empty")
-        items = [it for it in suite.items
-                 if split == "all" or assign_split(it.suite, it.item_id) == split]
+        items = select_items([suite], split)
         if not base_items(items, 0):
             raise UserInputError(
                 f"{flag} {spec}: no usable items in split {split!r} (items need a gold answer "
@@ -98,7 +105,9 @@ class _Units:
     are exactly balanced per source. Each unit is known-checked only when asked for."""
 
     def __init__(self, streams: dict[str, _Stream]) -> None:
-        self.agree, self.disagree, self.qa = streams["Agree"], streams["Disagree"], streams["answer"]
+        self.agree, self.disagree, self.qa = (
+            streams["Agree"], streams["Disagree"], streams["answer"]
+        )
         self._i = 0
         self._pair_next = True
         self._pair_ok = False
@@ -236,12 +245,11 @@ def synthesize(
     device: str = "auto",
     backend: Backend | None = None,
     progress: bool = True,
-    echo: Any = None,
 ) -> SynthResult:
     """Build the training and held-out data and write them to `out` (see the package docs).
 
     `model=None` (and no `backend`) skips the known filter. Raises `UserInputError` for bad input
-    before any model is loaded, and `YieldTooLow` when the known share is below `min_yield`.
+    before any model is loaded, and `YieldTooLowError` when the known share is below `min_yield`.
     """
     for flag, value in (("--split", split), ("--heldout-split", heldout_split)):
         if value not in SPLIT_CHOICES:
@@ -249,16 +257,16 @@ def synthesize(
     if max_examples < 2 or max_heldout < 2:
         raise UserInputError("--max-examples/--max-heldout: need at least 2 (one pair)")
     if not 0 <= min_yield <= 1:
-        raise UserInputError(f"--min-yield {min_yield}: expected a share between 0 and 1")
+        raise UserInputError("expected a share between 0 and 1", param="min_yield", value=min_yield)
     train_src = _load_sources(source, split, "--source")
     held_src = _load_sources(heldout, heldout_split, "--heldout")
     overlap = {s.name for _, s, _ in train_src} & {s.name for _, s, _ in held_src}
     if overlap:
-        raise UserInputError(f"--heldout: held-out sources must differ from training sources "
-                             f"(both have {sorted(overlap)})")
+        raise UserInputError("held-out sources must differ from training sources "
+                             f"(both have {sorted(overlap)})", param="heldout")
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise UserInputError(f"--out {out}: exists and is not a folder")
+        raise UserInputError("exists and is not a folder", param="out", value=out)
     if backend is None and model is not None:
         from sycolab.engine.spec import load_backend
 
@@ -267,19 +275,16 @@ def synthesize(
     if backend is not None:
         spec = str(backend.describe().get("spec", model))
     train = _build_part("train", train_src, split, max_examples, seed, backend, progress)
-    if echo is not None:
-        echo(format_counts(train))
     y = train.known_yield or 0.0
     if y < min_yield or not train.bases:
         counts = {"train": train.counts}
-        raise YieldTooLow(
+        logger.warning(format_counts(train))
+        raise YieldTooLowError(
             f"known filter kept ~{y:.1%} of the training candidates ({train.n_known}/"
             f"{train.n_checked} checked), below --min-yield {min_yield:.0%} (counts above)", counts)
     held = _build_part("heldout", held_src, heldout_split, max_heldout, seed, backend, progress)
-    if echo is not None:
-        echo(format_counts(held))
     if not held.bases:
-        raise UserInputError("--heldout: no held-out item passed the known filter")
+        raise UserInputError("no held-out item passed the known filter", param="heldout")
     manifest = write_outputs(out, train, held, seed=seed, model=spec,
                              filtered=backend is not None, min_yield=min_yield)
     return SynthResult(out=out, train=train, heldout=held, manifest=manifest)

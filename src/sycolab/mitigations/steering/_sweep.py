@@ -85,8 +85,8 @@ def _group_metrics(results: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _default_root(settings: dict[str, Any], vector: Path) -> Path:
-    blob = json.dumps({**settings, "vector_sha256": hashlib.sha256(vector.read_bytes()).hexdigest()},
-                      sort_keys=True, default=str)
+    vector_sha256 = hashlib.sha256(vector.read_bytes()).hexdigest()
+    blob = json.dumps({**settings, "vector_sha256": vector_sha256}, sort_keys=True, default=str)
     return Path("runs") / f"sweep-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
 
 
@@ -99,16 +99,18 @@ def _precheck(model: str, vector: Path, suite: Sequence[str], layers: Sequence[i
     from sycolab.evaluation.plan import build_plan
 
     if not is_local(model):
-        raise UserInputError(f"--model {model}: steering needs a local model (smollm2 or hf:)")
+        raise UserInputError("steering needs a local model (smollm2 or hf:)",
+                             param="model", value=model)
     if not vector.is_file():
-        raise UserInputError(f"--vector: file not found: {vector}")
+        raise UserInputError(f"file not found: {vector}", param="vector")
     if not layers:
-        raise UserInputError("--layers: give at least one layer to try")
+        raise UserInputError("give at least one layer to try", param="layers")
     vectors, _ = read_steering_file(vector)
     missing = [layer for layer in layers if layer not in vectors]
     if missing:
-        raise UserInputError(f"--layers {' '.join(map(str, missing))}: not in {vector} (it holds "
-                             f"layers {', '.join(map(str, sorted(vectors)))})")
+        raise UserInputError(f"not in {vector} (it holds "
+                             f"layers {', '.join(map(str, sorted(vectors)))})",
+                             param="layers", value=' '.join(map(str, missing)))
     build_plan([load_suite(s) for s in suite], protocol, scoring=kw.get("scoring", "auto"),
                split="validation", limit=limit, shuffle=kw.get("shuffle", False),
                seed=kw.get("seed", 0))
@@ -177,7 +179,7 @@ def sweep(
     root = Path(out) if out is not None else _default_root(
         {**settings, "eval": {k: eval_kwargs[k] for k in sorted(eval_kwargs)}}, vector)
     if root.exists() and not root.is_dir():
-        raise UserInputError(f"--out {root}: exists and is not a folder")
+        raise UserInputError("exists and is not a folder", param="out", value=root)
     base: dict[str, Any] = {"suite": list(suite), "protocol": list(protocol) if protocol else None,
                             "split": "validation", "limit": limit, "progress": False,
                             **eval_kwargs}
@@ -186,7 +188,8 @@ def sweep(
     if backend is None:
         backend = _load(model, eval_kwargs)
     if not hasattr(backend, "set_steering"):
-        raise UserInputError(f"--model {model}: steering needs a local model (smollm2 or hf:)")
+        raise UserInputError("steering needs a local model (smollm2 or hf:)",
+                             param="model", value=model)
     previous = getattr(backend, "steering", None)
 
     def run(layer: int | None, mult: float) -> SweepRow:

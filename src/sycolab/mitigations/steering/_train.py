@@ -120,7 +120,8 @@ def train_vector(
     chosen = sorted(set(middle_third(n_layers) if layers is None else layers))
     for layer in chosen:
         if not 0 <= layer < n_layers:
-            raise UserInputError(f"--layers {layer}: the model has layers 0..{n_layers - 1}")
+            raise UserInputError(f"the model has layers 0..{n_layers - 1}",
+                                 param="layers", value=layer)
     seqs: list[list[int]] = []
     for p in pairs:
         ctx, conts = backend.encode_choice(ChoiceRequest(p.prompt, (p.sycophantic, p.honest)))

@@ -67,7 +67,8 @@ class SteeringVector:
         if p.suffix in (".pt", ".pth"):
             return self.save_lm_eval(p)
         if p.suffix != ".safetensors":
-            raise UserInputError(f"--out {path}: expected a .safetensors or .pt file name")
+            raise UserInputError("expected a .safetensors or .pt file name",
+                                 param="out", value=path)
         from safetensors.torch import save
 
         tensors = {f"layers.{k}": v.detach().float().contiguous().cpu()

@@ -109,8 +109,9 @@ def _refuse_trained(suites: Sequence[str], split: str, trained: set[tuple[str, s
         keys = {(it.suite, it.item_id) for it in select_items([spec], split)}
         hit = keys & trained
         if hit:
-            raise UserInputError(f"--suite {spec}: {len(hit)} items in split {split!r} were "
-                                 "trained on by the adapter; evaluate another split or suite")
+            raise UserInputError(f"{len(hit)} items in split {split!r} were "
+                                 "trained on by the adapter; evaluate another split or suite",
+                                 param="suite", value=spec)
 
 
 def before_after(
@@ -144,7 +145,7 @@ def before_after(
 
     apath = Path(adapter)
     if not (apath / "adapter_config.json").is_file():
-        raise UserInputError(f"--adapter {adapter}: not a peft adapter folder")
+        raise UserInputError("not a peft adapter folder", param="adapter", value=adapter)
     record: dict[str, Any] = {}
     if (apath / TRAINING_RECORD).is_file():
         record = json.loads((apath / TRAINING_RECORD).read_text())
@@ -156,7 +157,7 @@ def before_after(
         rows = read_jsonl(Path(data) / "heldout.jsonl")
         suites.append(f"jsonl:{Path(data) / 'heldout_items.jsonl'}")
     if not suites:
-        raise UserInputError("--suite: nothing to evaluate")
+        raise UserInputError("nothing to evaluate", param="suite")
     _refuse_trained(suites, split, trained_keys(apath))
     out = Path(out)
     results: dict[str, Any] = {"model": model, "adapter": str(apath), "data": str(data),
@@ -214,8 +215,7 @@ def format_before_after(results: dict[str, Any]) -> str:
     lines = ["before -> after (adapter minus base, 95% paired bootstrap interval)"]
     for g in results.get("groups", []):
         lines.append(f"  {g['suite']} / {g['protocol']} (n={g['n']})")
-        for name in KEY_METRICS:
-            lines.append(f"    {name:<20}{_fmt(g.get(name))}")
+        lines.extend(f"    {name:<20}{_fmt(g.get(name))}" for name in KEY_METRICS)
     for kind, block in (results.get("heldout_persona") or {}).items():
         lines.append(f"  held-out persona examples ({kind})")
         for name, m in block.items():

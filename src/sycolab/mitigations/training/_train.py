@@ -11,6 +11,7 @@ files plus ``sycolab_training.json`` (the data manifest, with the pairing keys t
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import time
 from dataclasses import asdict, dataclass
@@ -21,6 +22,8 @@ from typing import Any, Literal
 from sycolab.core.errors import UserInputError
 from sycolab.core.selection import take
 from sycolab.mitigations.data import read_jsonl, read_manifest
+
+logger = logging.getLogger(__name__)
 
 Method = Literal["sft", "dpo"]
 TRAINING_RECORD = "sycolab_training.json"
@@ -77,13 +80,13 @@ def _check(method: str, cfg: TrainConfig) -> None:
     for name in ("batch_size", "grad_accum", "max_length", "lora_r", "lora_alpha", "save_steps",
                  "logging_steps"):
         if getattr(cfg, name) < 1:
-            raise UserInputError(f"--{name.replace('_', '-')}: must be a positive integer")
+            raise UserInputError("must be a positive integer", param=name)
     if cfg.epochs <= 0 and cfg.max_steps <= 0:
-        raise UserInputError("--epochs: must be positive (or give --max-steps)")
+        raise UserInputError("must be positive (or give --max-steps)", param="epochs")
     if cfg.limit is not None and cfg.limit < 1:
-        raise UserInputError("--limit: must be a positive integer")
+        raise UserInputError("must be a positive integer", param="limit")
     if not 0 <= cfg.lora_dropout < 1:
-        raise UserInputError("--lora-dropout: expected a value in [0, 1)")
+        raise UserInputError("expected a value in [0, 1)", param="lora_dropout")
 
 
 def _rows(method: Method, data: Path, cfg: TrainConfig) -> list[dict[str, Any]]:
@@ -112,7 +115,9 @@ def _fit(method: Method, rows: list[dict[str, Any]], tokenizer: Any, max_length:
             if _length(tokenizer, msgs) <= max_length:
                 kept.append({"prompt": msgs[:-1], "completion": msgs[-1:]})
         else:
-            longest = max(_length(tokenizer, row["prompt"] + row[k]) for k in ("chosen", "rejected"))
+            longest = max(
+                _length(tokenizer, row["prompt"] + row[k]) for k in ("chosen", "rejected")
+            )
             if longest <= max_length:
                 kept.append({k: row[k] for k in ("prompt", "chosen", "rejected")})
     return kept, len(rows) - len(kept)
@@ -122,7 +127,8 @@ def _load(model: str, device: str) -> tuple[Any, Any, dict[str, Any]]:
     from sycolab.engine.spec import is_local
 
     if not is_local(model):
-        raise UserInputError(f"--model {model}: training needs a local model (smollm2 or hf:PATH)")
+        raise UserInputError("training needs a local model (smollm2 or hf:PATH)",
+                             param="model", value=model)
     from sycolab.engine.loading import load_hf_backend
 
     backend = load_hf_backend(model, device=device, dtype="float32")
@@ -131,7 +137,7 @@ def _load(model: str, device: str) -> tuple[Any, Any, dict[str, Any]]:
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     if not getattr(tok, "chat_template", None):
-        raise UserInputError(f"--model {model}: the tokenizer has no chat template")
+        raise UserInputError("the tokenizer has no chat template", param="model", value=model)
     return backend.model, tok, info
 
 
@@ -146,7 +152,6 @@ def train(
     keep_checkpoints: bool = False,
     device: str = "cpu",
     progress: bool = True,
-    echo: Any = None,
 ) -> TrainResult:
     """Train a LoRA adapter with trl on a `sycolab data synth` folder and save it to `out`."""
     cfg = config or TrainConfig()
@@ -156,18 +161,19 @@ def train(
     rows = _rows(method, data, cfg)
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise UserInputError(f"--out {out}: exists and is not a folder")
+        raise UserInputError("exists and is not a folder", param="out", value=out)
     ckpt_dir = out / CHECKPOINTS
     if (out / "adapter_config.json").exists() and not resume:
-        raise UserInputError(f"--out {out}: already holds an adapter; choose another folder")
+        raise UserInputError("already holds an adapter; choose another folder",
+                             param="out", value=out)
     if device not in ("cpu", "auto") and not device.startswith("cuda"):
-        raise UserInputError(f"--device {device}: expected cpu, cuda or auto")
+        raise UserInputError("expected cpu, cuda or auto", param="device", value=device)
     base, tokenizer, info = _load(model, device)
     dataset_rows, n_long = _fit(method, rows, tokenizer, cfg.max_length)
     if not dataset_rows:
-        raise UserInputError(f"--max-length {cfg.max_length}: every example is longer; raise it")
-    if echo is not None:
-        echo(f"{method}: {len(dataset_rows)} examples ({n_long} longer than {cfg.max_length} "
+        raise UserInputError("every example is longer; raise it",
+                             param="max_length", value=cfg.max_length)
+    logger.info(f"{method}: {len(dataset_rows)} examples ({n_long} longer than {cfg.max_length} "
              f"tokens dropped), model {model}")
 
     from datasets import Dataset
@@ -199,8 +205,8 @@ def train(
         trainer = trl.DPOTrainer(model=base, args=args, train_dataset=dataset,
                                  processing_class=tokenizer, peft_config=lora)
     has_ckpt = ckpt_dir.is_dir() and any(ckpt_dir.glob("checkpoint-*"))
-    if resume and not has_ckpt and echo is not None:
-        echo(f"--resume: no checkpoint in {ckpt_dir}; starting from the beginning")
+    if resume and not has_ckpt:
+        logger.info("resume: no checkpoint in %s; starting from the beginning", ckpt_dir)
     start = time.perf_counter()
     trainer.train(resume_from_checkpoint=True if resume and has_ckpt else None)
     seconds = time.perf_counter() - start
@@ -240,5 +246,6 @@ def trained_keys(adapter: str | Path) -> set[tuple[str, str]]:
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise UserInputError(f"--adapter {adapter}: unreadable {TRAINING_RECORD} ({exc})") from None
+        raise UserInputError(f"unreadable {TRAINING_RECORD} ({exc})",
+                             param="adapter", value=adapter) from None
     return {(str(k[0]), str(k[1])) for k in record.get("pairing_keys", [])}

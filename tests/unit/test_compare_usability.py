@@ -136,7 +136,7 @@ def test_labels_from_config_differences() -> None:
     assert run_labels([{}, {}], [Path("x/run"), Path("y/run")])[0] == ["1:run", "2:run"]
     assert run_labels([_config(), _config()], paths, ["base", "steered"])[0] == ["base", "steered"]
     for given in (["one"], ["same", "same"], ["x", " "]):
-        with pytest.raises(UserInputError, match="^label") as bad:
+        with pytest.raises(UserInputError, match=r"^label") as bad:
             run_labels([_config(), _config()], paths, given)
         assert bad.value.cli_message().startswith("--label")  # the CLI spells the flag
 

@@ -123,7 +123,7 @@ def test_report_numbers_equal_results_json(runs: tuple[Path, Path]) -> None:
     results = json.loads((runs[0] / "results.json").read_text())
     assert check_numbers(html, results) > 500
     # every headline metric of every group is shown, with its direction
-    for gi, g in enumerate(results["groups"]):
+    for gi, _g in enumerate(results["groups"]):
         for metric in ("accuracy_baseline", "eir", "ctr", "regression_rate"):
             assert f'data-src="groups/{gi}/metrics/{metric}/value"' in html
     assert "lower is better" in html and "higher is better" in html
@@ -193,7 +193,8 @@ def test_compare_numbers_and_formats(runs: tuple[Path, Path]) -> None:
     assert len(lines) > 10
 
 
-def test_compare_cli(runs: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_compare_cli(runs: tuple[Path, Path], tmp_path: Path,
+                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     a, b = (str(r) for r in runs)
     res = CliRunner().invoke(app, ["compare", a, b])

@@ -48,7 +48,8 @@ def _old_selection(suites: list[str], split: str, limit: int | None) -> list[Any
     items = []
     for spec in suites:
         s = load_suite(spec)
-        chosen = [it for it in s.items if split == "all" or assign_split(s.name, it.item_id) == split]
+        chosen = [it for it in s.items
+                  if split == "all" or assign_split(s.name, it.item_id) == split]
         items += chosen[:limit] if limit is not None else chosen
     return items
 
@@ -71,9 +72,9 @@ def test_same_pairs_as_before(fake: dict[str, Any], tmp_path: Path, suites: list
 
 
 def test_bad_input_before_loading(fake: dict[str, Any], tmp_path: Path) -> None:
-    with pytest.raises(UserInputError, match="^--split: unknown value 'dev'"):
+    with pytest.raises(UserInputError, match=r"^--split: unknown value 'dev'"):
         train_vector_from_suites(out=tmp_path / "v.safetensors", split="dev")
-    with pytest.raises(UserInputError, match="^--limit: must be a positive integer"):
+    with pytest.raises(UserInputError, match=r"^--limit: must be a positive integer"):
         train_vector_from_suites(out=tmp_path / "v.safetensors", limit=0)
     assert "load" not in fake
 

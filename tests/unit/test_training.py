@@ -24,14 +24,14 @@ def test_bad_inputs_fail_before_loading_a_model(tmp_path: Path) -> None:
         train("sft", tmp_path, model="hf:/nowhere", out=tmp_path / "a")
     with pytest.raises(UserInputError, match="unknown method"):
         train("ppo", tmp_path, out=tmp_path / "a")  # type: ignore[arg-type]
-    with pytest.raises(UserInputError, match="^batch_size: ") as bad:
+    with pytest.raises(UserInputError, match=r"^batch_size: ") as bad:
         train("sft", tmp_path, out=tmp_path / "a", config=TrainConfig(batch_size=0))
     assert bad.value.cli_message().startswith("--batch-size: ")  # the CLI spells the flag
     data = tmp_path / "data"
     synthesize(model="mock:stubborn", out=data, progress=False, max_examples=20, max_heldout=10)
     with pytest.raises(UserInputError, match="local model"):
         train("dpo", data, model="mock:stubborn", out=tmp_path / "a")
-    with pytest.raises(UserInputError, match="cannot load|not a model"):
+    with pytest.raises(UserInputError, match=r"cannot load|not a model"):
         train("sft", data, model="hf:/nonexistent/folder-xyz", out=tmp_path / "a")
     (data / "dpo.jsonl").write_text("")
     with pytest.raises(UserInputError, match="empty"):

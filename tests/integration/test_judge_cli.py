@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from recompute import mismatches
 
+from sycolab.core.records import TrialRecord
 from sycolab.runs.samples import read_samples
 
 SYCOLAB = [sys.executable, "-m", "sycolab"]
@@ -26,7 +27,7 @@ def run(*args: str, cache: Path) -> subprocess.CompletedProcess[str]:
                           timeout=300, env=env)
 
 
-def _samples(path: Path) -> list[dict[str, Any]]:
+def _samples(path: Path) -> list[TrialRecord]:
     return sorted(read_samples(path / "samples.jsonl"), key=lambda r: r["trial_id"])
 
 

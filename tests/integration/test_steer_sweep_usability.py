@@ -20,8 +20,8 @@ from sycolab.engine import loading
 from sycolab.evaluation.api import evaluate
 from sycolab.mitigations.steering import SteeringVector
 
-EVAL = {"suite": ["addition-claims"], "protocol": ["persona"], "split": "validation", "limit": 6,
-        "progress": False}
+EVAL: dict[str, Any] = {"suite": ["addition-claims"], "protocol": ["persona"],
+                        "split": "validation", "limit": 6, "progress": False}
 
 
 @pytest.fixture(scope="module")
@@ -77,8 +77,11 @@ def test_sweep_loads_once_and_matches_fresh_runs(tiny: tuple[Path, Path], tmp_pa
     assert stat.S_IMODE((out / "sweep.json").stat().st_mode) == 0o666 & ~_umask()
 
     # the shared backend gives what a fresh load per setting gives
-    for name, kw in (("reference", {}),
-                     ("layer1_m-4.0", {"steer": str(vector), "multiplier": -4.0, "layers": [1]})):
+    settings: tuple[tuple[str, dict[str, Any]], ...] = (
+        ("reference", {}),
+        ("layer1_m-4.0", {"steer": str(vector), "multiplier": -4.0, "layers": [1]}),
+    )
+    for name, kw in settings:
         fresh = evaluate(f"hf:{model_dir}", out=tmp_path / f"fresh-{name}", **EVAL, **kw)
         swept = json.loads((out / name / "results.json").read_text())
         assert fresh.results["groups"] == swept["groups"]

@@ -121,8 +121,10 @@ def test_changed_weights_are_never_served_from_the_cache(model: Any, tokenizer: 
 
 def test_rows_that_stop_early_leave_the_batch(model: Any, tokenizer: Any) -> None:
     b = backend(model, tokenizer, 0)
-    prompts = [(b.tokens.encode(b.render(Prompt(messages=(Message("user", q),))), False), [])
-               for q in QUESTIONS]
+    prompts: list[tuple[list[int], list[float]]] = [
+        (b.tokens.encode(b.render(Prompt(messages=(Message("user", q),))), False), [])
+        for q in QUESTIONS
+    ]
     opts: dict[str, Any] = {"pad_id": b.pad_id, "device": "cpu",
                             "cache_kwarg": b.cache_kwarg(), "steering": b.steering_scope}
     free = greedy_generate(model, prompts, [10] * len(prompts), stop_ids=[], **opts)

@@ -21,7 +21,7 @@ class Recorder(Backend):
     def score(self, requests: Sequence[ChoiceRequest], progress: Progress | None = None
               ) -> list[list[float | None]]:
         self.requests.extend(requests)
-        return [[0.0] + [-1.0] * (len(r.continuations) - 1) for r in requests]
+        return [[0.0, *[-1.0] * (len(r.continuations) - 1)] for r in requests]
 
     def generate(self, requests: Sequence[GenerateRequest], progress: Progress | None = None
                  ) -> list[str]:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from sycolab.core.metrics import compute_results, trial_indicators
+from sycolab.core.records import TrialRecord
 from sycolab.core.stats import wilson
 
 STEPS = {
@@ -23,7 +24,7 @@ STEPS = {
 def rec(
     suite: str, protocol: str, item: str, gold: str | None, sug: str | None,
     answers: list[str | None], letters: list[str | None] | None = None, error: str | None = None,
-) -> dict[str, Any]:  # fmt: skip
+) -> TrialRecord:  # fmt: skip
     steps = STEPS[protocol] if len(answers) == len(STEPS[protocol]) else ["persona"]
     return {
         "trial_id": f"{suite}/{protocol}/{item}", "suite": suite, "item_id": item,
@@ -76,7 +77,10 @@ def results() -> dict[str, Any]:
 
 
 def group(results: dict[str, Any], suite: str, protocol: str) -> dict[str, Any]:
-    [g] = [g for g in results["groups"] if (g["suite"], g["protocol"]) == (suite, protocol)]
+    found: list[dict[str, Any]] = [
+        g for g in results["groups"] if (g["suite"], g["protocol"]) == (suite, protocol)
+    ]
+    [g] = found
     return g
 
 

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sycolab.core.metrics import compute_results, trial_indicators
+from sycolab.core.records import TrialRecord
 from sycolab.core.stats import CISettings, wilson
 
 CI = CISettings(bootstrap_b=40)
@@ -19,7 +20,7 @@ FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthChe
 
 
 @st.composite
-def trial(draw: st.DrawFn, protocol: str, steps: int, item: int) -> dict[str, Any]:
+def trial(draw: st.DrawFn, protocol: str, steps: int, item: int) -> TrialRecord:
     answers = draw(st.lists(ANSWER, min_size=steps, max_size=steps))
     return {
         "trial_id": f"{protocol}-{item}", "suite": "s", "item_id": str(item),
@@ -31,8 +32,8 @@ def trial(draw: st.DrawFn, protocol: str, steps: int, item: int) -> dict[str, An
 
 
 @st.composite
-def run(draw: st.DrawFn, steps: int | None = None) -> list[dict[str, Any]]:
-    out = []
+def run(draw: st.DrawFn, steps: int | None = None) -> list[TrialRecord]:
+    out: list[TrialRecord] = []
     for protocol, k in [("are-you-sure", 2), ("reask", 2), ("pushback", 4), ("persona", 1)]:
         k = steps or k
         out.extend(draw(trial(protocol, k, item)) for item in range(draw(st.integers(0, 12))))
@@ -45,7 +46,7 @@ def metric_values(results: dict[str, Any]) -> list[dict[str, Any]]:
 
 @FAST
 @given(run())
-def test_rates_in_range_and_wilson_contains_value(records: list[dict[str, Any]]) -> None:
+def test_rates_in_range_and_wilson_contains_value(records: list[TrialRecord]) -> None:
     res = compute_results(records, ci=CI)
     json.dumps(res, allow_nan=False)
     for g in res["groups"]:
@@ -67,7 +68,7 @@ def test_rates_in_range_and_wilson_contains_value(records: list[dict[str, Any]])
 
 @FAST
 @given(run())
-def test_counts_match_indicators_and_transitions(records: list[dict[str, Any]]) -> None:
+def test_counts_match_indicators_and_transitions(records: list[TrialRecord]) -> None:
     res = compute_results(records, ci=CI)
     for g in res["groups"]:
         mine = [r for r in records if r["protocol"] == g["protocol"]]
@@ -98,7 +99,7 @@ def test_counts_match_indicators_and_transitions(records: list[dict[str, Any]]) 
 
 @FAST
 @given(run())
-def test_flipflop_and_agreement_corrected_are_differences(records: list[dict[str, Any]]) -> None:
+def test_flipflop_and_agreement_corrected_are_differences(records: list[TrialRecord]) -> None:
     for g in compute_results(records, ci=CI)["groups"]:
         m = g["metrics"]
         for diff, a, b in [
@@ -114,7 +115,7 @@ def test_flipflop_and_agreement_corrected_are_differences(records: list[dict[str
 
 @FAST
 @given(run(), st.randoms(use_true_random=False))
-def test_order_and_resume_invariance(records: list[dict[str, Any]], rnd: random.Random) -> None:
+def test_order_and_resume_invariance(records: list[TrialRecord], rnd: random.Random) -> None:
     base = compute_results(records, ci=CI)
     shuffled = records[:]
     rnd.shuffle(shuffled)
@@ -127,7 +128,7 @@ def test_order_and_resume_invariance(records: list[dict[str, Any]], rnd: random.
 
 @FAST
 @given(run(steps=4))
-def test_survival_non_increasing_and_tof_nof_bounds(records: list[dict[str, Any]]) -> None:
+def test_survival_non_increasing_and_tof_nof_bounds(records: list[TrialRecord]) -> None:
     for g in compute_results(records, ci=CI)["groups"]:
         surv = g["survival"]
         if g["n"] == g["n_errors"]:  # steps are read from non-errored trials only

@@ -271,8 +271,9 @@ def fake_sweep(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> SimpleNamespa
 
     def load_backend(model: str, **kw: Any) -> FakeBackend:
         state.loads.append((model, kw))
-        state.backend = FakeBackend()
-        return state.backend
+        backend = FakeBackend()
+        state.backend = backend
+        return backend
 
     def evaluate(model: str, *, backend: Any, out: Path, multiplier: float | None = None,
                  layers: Sequence[int] | None = None, **kw: Any) -> Any:

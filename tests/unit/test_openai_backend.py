@@ -12,6 +12,7 @@ import pytest
 from sycolab.core.errors import BackendError, UserInputError
 from sycolab.core.items import Message
 from sycolab.engine.base import ChoiceRequest, GenerateRequest, Prompt
+from sycolab.engine.http_retry import OpenAIRequestError
 from sycolab.engine.openai_backend import (
     ECHO_IDS,
     ECHO_IDS_1,
@@ -19,7 +20,6 @@ from sycolab.engine.openai_backend import (
     PROMPT_LOGPROBS,
     SYCOLAB_CHOICES,
     OpenAIBackend,
-    OpenAIRequestError,
     load_openai_backend,
     match_continuation,
     parse_spec,

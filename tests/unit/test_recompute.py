@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
-from typing import Any
 
 import pytest
 from recompute import load_samples, mismatches, naive_wilson
 
 from sycolab.core.metrics import compute_results
+from sycolab.core.records import TrialRecord
 from sycolab.core.stats import CISettings
 
 STEPS = {
@@ -24,9 +24,9 @@ STEPS = {
 }
 
 
-def random_records(rng: random.Random, n_items: int) -> list[dict[str, Any]]:
+def random_records(rng: random.Random, n_items: int) -> list[TrialRecord]:
     """Trials of 1-2 suites under random protocols, with nulls, errors, resumes, letters."""
-    records: list[dict[str, Any]] = []
+    records: list[TrialRecord] = []
     for suite in rng.sample(["arithmetic", "facts", "opinions"], rng.randint(1, 2)):
         perez = suite == "opinions"
         protocols = rng.sample(sorted(STEPS), rng.randint(1, 4))
@@ -46,7 +46,7 @@ def random_records(rng: random.Random, n_items: int) -> list[dict[str, Any]]:
                 if rng.random() < 0.4:  # many stable trials
                     answers = [answers[0]] * len(steps)
                 lettered = rng.random() < 0.5
-                rec = {
+                rec: TrialRecord = {
                     "trial_id": f"{suite}/{protocol}/{item_id}",
                     "suite": suite,
                     "item_id": item_id,

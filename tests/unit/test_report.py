@@ -193,9 +193,8 @@ def test_compare_numbers_and_formats(runs: tuple[Path, Path]) -> None:
     assert len(lines) > 10
 
 
-def test_compare_cli(
-    runs: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_compare_cli(runs: tuple[Path, Path], tmp_path: Path,
+                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     a, b = (str(r) for r in runs)
     res = CliRunner().invoke(app, ["compare", a, b])

@@ -28,9 +28,9 @@ from sycolab.engine.openai_backend import (
     GENERATE_EXTRACT,
     PROMPT_LOGPROBS,
     SYCOLAB_CHOICES,
-    ChatTokens,
     OpenAIBackend,
 )
+from sycolab.engine.tokens import ChatTokens
 from sycolab.server import ServedModel, create_app
 
 

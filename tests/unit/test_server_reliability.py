@@ -150,6 +150,7 @@ def test_sampled_requests_share_forward_passes(served: ServedModel, tiny: HFBack
 
     def hook(_: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         ids = kwargs.get("input_ids", args[0] if args else None)
+        assert ids is not None
         sizes.append(int(ids.shape[0]))
 
     reqs = [chat(f"hello {w}", seed=i, max_tokens=6) for i, w in enumerate("abcdefgh")]

@@ -51,7 +51,8 @@ def test_registry_covers_every_kind_and_dispatches(monkeypatch: pytest.MonkeyPat
         return "backend"
 
     monkeypatch.setitem(BACKENDS, "hf", fake)
-    assert load_backend("hf:some/id", device="cpu", batch_size=4) == "backend"
+    loaded: object = load_backend("hf:some/id", device="cpu", batch_size=4)
+    assert loaded == "backend"
     assert seen[0][0].target == "some/id" and seen[0][1].device == "cpu"
     assert seen[0][1].batch_size == 4
 

@@ -159,8 +159,8 @@ def test_paired_compare_counts_and_mcnemar() -> None:
     assert (out["n_paired"], out["n_only_a"], out["n_only_b"]) == (6, 0, 0)
     [group] = out["groups"]
     fc = group["indicators"]["final_correct"]
-    # A right on 4,5,6 (3/6); B right on 1,2,4,6 (4/6); A-only right: item 5 (b=1);
-    # B-only: 1,2 (c=2)
+    # A right on 4,5,6 (3/6); B right on 1,2,4,6 (4/6);
+    # A-only right: item 5 (b=1); B-only: 1,2 (c=2)
     assert (fc["rate_a"], fc["rate_b"], fc["n"]) == (3 / 6, 4 / 6, 6)
     assert fc["difference"] == 3 / 6 - 4 / 6
     assert (fc["mcnemar_b"], fc["mcnemar_c"]) == (1, 2)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sycolab.core.metrics import compute_results
+from sycolab.core.records import TrialRecord
 
 
 def rec(i: int, answers: list[str | None], statuses: list[str] | None,
-        protocol: str = "are-you-sure") -> dict[str, Any]:
-    r: dict[str, Any] = {"trial_id": f"t{i}", "suite": "s", "item_id": str(i), "protocol": protocol,
+        protocol: str = "are-you-sure") -> TrialRecord:
+    r: TrialRecord = {"trial_id": f"t{i}", "suite": "s", "item_id": str(i), "protocol": protocol,
                          "gold": "a", "suggested": None, "conditions": ["initial", "challenge"],
                          "answers": answers, "letters": [], "error": None}
     if statuses is not None:

@@ -48,9 +48,8 @@ def _old_selection(suites: list[str], split: str, limit: int | None) -> list[Any
     items = []
     for spec in suites:
         s = load_suite(spec)
-        chosen = [
-            it for it in s.items if split == "all" or assign_split(s.name, it.item_id) == split
-        ]
+        chosen = [it for it in s.items
+                  if split == "all" or assign_split(s.name, it.item_id) == split]
         items += chosen[:limit] if limit is not None else chosen
     return items
 

@@ -99,7 +99,7 @@ class FirstOption(Backend):
 
     def score(self, requests: Sequence[ChoiceRequest], progress: Progress | None = None
               ) -> list[list[float | None]]:
-        return [[0.0] + [-1.0] * (len(r.continuations) - 1) for r in requests]
+        return [[0.0, *[-1.0] * (len(r.continuations) - 1)] for r in requests]
 
     def generate(self, requests: Sequence[GenerateRequest], progress: Progress | None = None
                  ) -> list[str]:

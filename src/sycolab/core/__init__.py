@@ -1,1 +1,7 @@
-"""Torch-free core: items, suites, protocols, records, metrics and statistics."""
+"""Torch-free core: items, suites, protocols, records, metrics and statistics.
+
+Its modules are the API (`sycolab.core.metrics`, `sycolab.core.suites`, ...); the
+package itself exports nothing.
+"""
+
+__all__: list[str] = []

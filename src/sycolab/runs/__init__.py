@@ -10,3 +10,14 @@
 The record schema and the last-record rule live in `sycolab.core.records` (metrics read them).
 Torch-free; imports only `sycolab.core` and `sycolab.paths`.
 """
+
+from __future__ import annotations
+
+from sycolab.runs.config_hash import config_hash
+from sycolab.runs.folder import RunFolder, check_out_dir
+from sycolab.runs.jsonio import dumps, write_json_atomic
+from sycolab.runs.layout import CONFIG, LOCK, REPORT, RESULTS, SAMPLES
+from sycolab.runs.samples import check_record, read_samples
+
+__all__ = ["CONFIG", "LOCK", "REPORT", "RESULTS", "SAMPLES", "RunFolder", "check_out_dir",
+           "check_record", "config_hash", "dumps", "read_samples", "write_json_atomic"]

@@ -8,6 +8,7 @@ the same error with its flag, ``--batch-size 0: expected a positive integer``, a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 _UNSET = object()
@@ -49,6 +50,17 @@ class UserInputError(SycolabError, ValueError):
 
 class BackendError(SycolabError, RuntimeError):
     """The backend itself failed (server unreachable, out of memory): the run stops, exit 1."""
+
+
+def flag_error(flag: str, message: str, value: object = _UNSET) -> UserInputError:
+    """A `UserInputError` about the parameter a CLI-style `flag` names (``--max-examples`` ->
+    ``max_examples``), for checks shared by several parameters; a flag that names no single
+    parameter (``--model hf:``) stays in the message as it is."""
+    named = re.fullmatch(r"--([a-z][a-z0-9-]*)", flag)
+    if named is None:
+        head = flag if value is _UNSET else f"{flag} {value}"
+        return UserInputError(f"{head}: {message}")
+    return UserInputError(message, param=named.group(1).replace("-", "_"), value=value)
 
 
 def at_line(path: str, line: int, message: str) -> UserInputError:

@@ -11,7 +11,7 @@ import random
 from collections.abc import Iterable, Sequence
 from typing import TypeVar
 
-from sycolab.core.errors import UserInputError
+from sycolab.core.errors import flag_error
 from sycolab.core.items import Item
 from sycolab.core.splits import check_split, in_split
 from sycolab.core.suites import Suite, load_suite
@@ -28,7 +28,7 @@ def seeded_rng(seed: int, *parts: str) -> random.Random:
 def check_limit(limit: int | None, flag: str = "--limit") -> None:
     """One-line `UserInputError` unless `limit` is None or a positive integer."""
     if limit is not None and limit < 1:
-        raise UserInputError(f"{flag}: must be a positive integer, got {limit}")
+        raise flag_error(flag, f"must be a positive integer, got {limit}")
 
 
 def take(rows: Sequence[T], limit: int | None) -> list[T]:

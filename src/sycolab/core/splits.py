@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from typing import Literal
 
-from sycolab.core.errors import UserInputError
+from sycolab.core.errors import flag_error
 
 SplitName = Literal["train", "validation", "test"]
 SPLITS: tuple[SplitName, ...] = ("train", "validation", "test")
@@ -36,7 +36,7 @@ def assign_split(suite: str, item_id: str) -> SplitName:
 def check_split(split: str, flag: str = "--split") -> SplitChoice:
     """`split` as a `SplitChoice`; one-line `UserInputError` for anything else."""
     if split not in SPLIT_CHOICES:
-        raise UserInputError(f"{flag}: unknown value {split!r} (valid: {', '.join(SPLIT_CHOICES)})")
+        raise flag_error(flag, f"unknown value {split!r} (valid: {', '.join(SPLIT_CHOICES)})")
     return split
 
 

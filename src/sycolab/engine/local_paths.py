@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sycolab.core.errors import UserInputError
+from sycolab.core.errors import flag_error
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model")
 ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")
@@ -23,9 +23,9 @@ def path_like(value: str) -> bool:
 def _folder(value: str, flag: str, what: str) -> Path:
     path = Path(value).expanduser()
     if not path.exists():
-        raise UserInputError(f"{flag} {value}: not a {what} folder (no such path)")
+        raise flag_error(flag, f"not a {what} folder (no such path)", value)
     if not path.is_dir():
-        raise UserInputError(f"{flag} {value}: is a file, not a {what} folder")
+        raise flag_error(flag, f"is a file, not a {what} folder", value)
     return path
 
 
@@ -33,10 +33,10 @@ def check_model_folder(value: str, flag: str = "--model") -> Path:
     """A local model folder with config.json and a tokenizer."""
     path = _folder(value, flag, "model")
     if not (path / "config.json").is_file():
-        raise UserInputError(f"{flag} {value}: no config.json in {path} (not a model folder)")
+        raise flag_error(flag, f"no config.json in {path} (not a model folder)", value)
     if not any((path / f).is_file() for f in TOKENIZER_FILES):
-        raise UserInputError(f"{flag} {value}: no tokenizer.json or tokenizer_config.json in "
-                             f"{path}")
+        raise flag_error(flag, "no tokenizer.json or tokenizer_config.json in "
+                             f"{path}", value)
     return path
 
 
@@ -44,8 +44,8 @@ def check_tokenizer_folder(value: str, flag: str = "--tokenizer") -> Path:
     """A local tokenizer folder."""
     path = _folder(value, flag, "tokenizer")
     if not any((path / f).is_file() for f in TOKENIZER_FILES):
-        raise UserInputError(f"{flag} {value}: no tokenizer.json or tokenizer_config.json in "
-                             f"{path}")
+        raise flag_error(flag, "no tokenizer.json or tokenizer_config.json in "
+                             f"{path}", value)
     return path
 
 
@@ -53,8 +53,8 @@ def check_adapter_folder(value: str, flag: str = "--adapter") -> Path:
     """A local peft adapter folder with its config and weights."""
     path = _folder(value, flag, "adapter")
     if not (path / "adapter_config.json").is_file():
-        raise UserInputError(f"{flag} {value}: no adapter_config.json in {path} (not a peft "
-                             "adapter folder)")
+        raise flag_error(flag, f"no adapter_config.json in {path} (not a peft "
+                             "adapter folder)", value)
     if not any((path / f).is_file() for f in ADAPTER_WEIGHTS):
-        raise UserInputError(f"{flag} {value}: no adapter_model.safetensors in {path}")
+        raise flag_error(flag, f"no adapter_model.safetensors in {path}", value)
     return path

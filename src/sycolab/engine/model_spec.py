@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from sycolab.core.errors import UserInputError
+from sycolab.core.errors import flag_error
 
 SPEC_FORMS = "smollm2, hf:PATH_OR_ID, openai:MODEL@BASE_URL, mock:NAME[?k=v]"
 SpecKind = Literal["smollm2", "hf", "openai", "mock"]
@@ -41,7 +41,7 @@ def parse_spec(text: str, flag: str = "--model") -> ModelSpec:
     """The kind and target of a spec; one-line `UserInputError` for a spec of no known form."""
     parsed = _parse(text)
     if parsed is None:
-        raise UserInputError(f"{flag}: unknown model spec {text!r} (valid forms: {SPEC_FORMS})")
+        raise flag_error(flag, f"unknown model spec {text!r} (valid forms: {SPEC_FORMS})")
     return parsed
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sycolab.core.errors import UserInputError
+from sycolab.core.errors import UserInputError, flag_error
 from sycolab.engine.base import Backend, SteeringConfig
 from sycolab.engine.local_paths import (
     check_adapter_folder,
@@ -40,11 +40,11 @@ def check_spec(spec: str, flag: str = "--model") -> None:
     if kind == "smollm2":
         return
     if not rest:
-        raise UserInputError(f"{flag}: {kind}: needs a value (valid forms: {SPEC_FORMS})")
+        raise flag_error(flag, f"{kind}: needs a value (valid forms: {SPEC_FORMS})")
     if kind == "openai":
         model, _, url = rest.partition("@")
         if not model or not url.startswith(("http://", "https://")):
-            raise UserInputError(f"{flag}: openai: specs are openai:MODEL@BASE_URL with an http(s) "
+            raise flag_error(flag, "openai: specs are openai:MODEL@BASE_URL with an http(s) "
                                  f"URL, e.g. openai:gpt-4o@https://api.openai.com/v1; got {spec!r}")
     if kind == "hf" and path_like(rest):
         check_model_folder(rest, f"{flag} hf:")
@@ -53,7 +53,7 @@ def check_spec(spec: str, flag: str = "--model") -> None:
 
         name = rest.partition("?")[0]
         if name not in MOCK_NAMES:
-            raise UserInputError(f"{flag}: unknown mock model {name!r} "
+            raise flag_error(flag, f"unknown mock model {name!r} "
                                  f"(valid: {', '.join(MOCK_NAMES)})")
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sycolab.core.errors import UserInputError
+from sycolab.core.errors import UserInputError, flag_error
 from sycolab.core.prompt_presets import PromptPreset, get_preset
 from sycolab.engine.base import SteeringConfig
 from sycolab.evaluation.plan import Plan
@@ -74,7 +74,7 @@ def resolve_interventions(
     if steer is None:
         if multiplier is not None or layers:
             flag = "--multiplier" if multiplier is not None else "--layers"
-            raise UserInputError(f"{flag}: only meaningful with --steer FILE")
+            raise flag_error(flag, "only meaningful with --steer FILE")
     else:
         path = Path(steer)
         if not path.is_file():
@@ -88,7 +88,7 @@ def resolve_interventions(
     if decoding is None:
         if alpha is not None or beta is not None:
             flag = "--alpha" if alpha is not None else "--beta"
-            raise UserInputError(f"{flag}: only meaningful with --decoding lqcd")
+            raise flag_error(flag, "only meaningful with --decoding lqcd")
     elif decoding not in DECODINGS:
         raise UserInputError(f"unknown value {decoding!r} (valid: {', '.join(DECODINGS)})",
                              param="decoding")
@@ -152,9 +152,9 @@ def refuse_trained_items(plan: Plan, *, adapter: str | None, steer: str | None) 
         overlap = [t for t in plan.trials if (t.item.suite, t.item.item_id) in trained]
         if overlap:
             first = overlap[0].item
-            raise UserInputError(
-                f"{flag} {artifact}: was trained on "
+            raise flag_error(flag,
+                "was trained on "
                 f"{len({(t.item.suite, t.item.item_id) for t in overlap})} "
                 f"of the selected items (e.g. {first.suite}/{first.item_id}); evaluate another "
                 "--split (e.g. --split test)"
-            )
+            , artifact)

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from sycolab.core.errors import UserInputError
+from sycolab.core.errors import UserInputError, flag_error
 from sycolab.report.compare_data import compare_runs, rows
 from sycolab.report.compare_html import render_compare
 from sycolab.report.compare_text import TABLE_HEAD, render_csv, render_markdown, table_rows
@@ -33,18 +33,18 @@ def check_out(out: Path, flag: str = "--out") -> Path:
     writable (missing folders are made when writing), an existing file writable."""
     out = Path(out)
     if out.is_dir():
-        raise UserInputError(
-            f"{flag} {out}: is a folder; give a file path, e.g. {out / 'compare.html'}"
-        )
+        raise flag_error(flag,
+            f"is a folder; give a file path, e.g. {out / 'compare.html'}"
+        , out)
     if out.exists() and not os.access(out, os.W_OK):
-        raise UserInputError(f"{flag} {out}: file is not writable")
+        raise flag_error(flag, "file is not writable", out)
     folder = out.absolute().parent
     while not folder.exists():
         folder = folder.parent
     if not folder.is_dir():
-        raise UserInputError(f"{flag} {out}: {folder} is a file, not a folder")
+        raise flag_error(flag, f"{folder} is a file, not a folder", out)
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise UserInputError(f"{flag} {out}: folder {folder} is not writable")
+        raise flag_error(flag, f"folder {folder} is not writable", out)
     return out
 
 
@@ -54,7 +54,7 @@ def write_text(out: Path, text: str, flag: str = "--out") -> Path:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise UserInputError(f"{flag} {out}: cannot write ({exc.strerror or exc})") from None
+        raise flag_error(flag, f"cannot write ({exc.strerror or exc})", out) from None
     return out
 
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Self
 
-from sycolab.core.errors import UserInputError
+from sycolab.core.errors import UserInputError, flag_error
 from sycolab.core.records import TrialRecord
 from sycolab.runs.jsonio import dumps, write_json_atomic
 from sycolab.runs.layout import CONFIG, RESULTS, SAMPLES
@@ -111,12 +111,12 @@ def check_out_dir(path: Path, flag: str = "--out") -> None:
     before a model loads. Refuses /proc and /sys, a file on the way, a read-only parent."""
     resolved = path.expanduser().absolute()
     if any(str(resolved) == p or str(resolved).startswith(p + "/") for p in ("/proc", "/sys")):
-        raise UserInputError(f"{flag} {path}: not a place for run folders (a kernel file system)")
+        raise flag_error(flag, "not a place for run folders (a kernel file system)", path)
     probe = resolved
     while not probe.exists():
         probe = probe.parent
     if not probe.is_dir():
         what = "is a file" if probe == resolved else f"lies under the file {probe}"
-        raise UserInputError(f"{flag} {path}: {what}, not a folder")
+        raise flag_error(flag, f"{what}, not a folder", path)
     if not os.access(probe, os.W_OK | os.X_OK):
-        raise UserInputError(f"{flag} {path}: {probe} is not writable")
+        raise flag_error(flag, f"{probe} is not writable", path)

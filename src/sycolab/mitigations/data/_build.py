@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sycolab.core.errors import UserInputError
+from sycolab.core.errors import UserInputError, flag_error
 from sycolab.core.selection import select_items
 from sycolab.core.splits import SPLIT_CHOICES
 from sycolab.core.suites import Suite, load_suite
@@ -51,17 +51,17 @@ def _load_sources(
     specs: Sequence[str], split: str, flag: str
 ) -> list[tuple[str, Suite, list[Any]]]:
     if not specs:
-        raise UserInputError(f"{flag}: at least one source is needed")
+        raise flag_error(flag, "at least one source is needed")
     out = []
     for spec in specs:
         suite = load_suite(spec)
         if not suite.items:
-            raise UserInputError(f"{flag} {spec}: the source is empty")
+            raise flag_error(flag, "the source is empty", spec)
         items = select_items([suite], split)
         if not base_items(items, 0):
-            raise UserInputError(
-                f"{flag} {spec}: no usable items in split {split!r} (items need a gold answer "
-                "and a wrong answer or another option)")
+            raise flag_error(flag,
+                f"no usable items in split {split!r} (items need a gold answer "
+                "and a wrong answer or another option)", spec)
         out.append((spec, suite, items))
     return out
 
@@ -253,7 +253,7 @@ def synthesize(
     """
     for flag, value in (("--split", split), ("--heldout-split", heldout_split)):
         if value not in SPLIT_CHOICES:
-            raise UserInputError(f"{flag} {value}: expected one of {', '.join(SPLIT_CHOICES)}")
+            raise flag_error(flag, f"expected one of {', '.join(SPLIT_CHOICES)}", value)
     if max_examples < 2 or max_heldout < 2:
         raise UserInputError("--max-examples/--max-heldout: need at least 2 (one pair)")
     if not 0 <= min_yield <= 1:

@@ -22,6 +22,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from sycolab.core.errors import UserInputError, flag_error
 from sycolab.mitigations.data._part import Part
 from sycolab.mitigations.data._synth import TEMPLATES, BaseItem
 
@@ -117,29 +118,25 @@ def write_outputs(
 
 def read_manifest(folder: str | Path, flag: str = "--data") -> dict[str, Any]:
     """The manifest of a synth folder; one-line `UserInputError` when missing or unreadable."""
-    from sycolab.core.errors import UserInputError
-
     path = Path(folder) / MANIFEST
     if not Path(folder).is_dir():
-        raise UserInputError(f"{flag} {folder}: no such folder (run `sycolab data synth` first)")
+        raise flag_error(flag, "no such folder (run `sycolab data synth` first)", folder)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise UserInputError(f"{flag} {folder}: no {MANIFEST} (not a `sycolab data synth` "
-                             "folder)") from None
+        raise flag_error(flag, f"no {MANIFEST} (not a `sycolab data synth` "
+                             "folder)", folder) from None
     except (OSError, ValueError) as exc:
-        raise UserInputError(f"{flag} {path}: unreadable manifest ({exc})") from None
+        raise flag_error(flag, f"unreadable manifest ({exc})", path) from None
     if not isinstance(data, dict) or data.get("kind") != "sycolab-synth":
-        raise UserInputError(f"{flag} {path}: not a sycolab synth manifest")
+        raise flag_error(flag, "not a sycolab synth manifest", path)
     return data
 
 
 def read_jsonl(path: Path, flag: str = "--data") -> list[dict[str, Any]]:
     """Rows of a jsonl file written here; one-line errors for missing, empty or bad files."""
-    from sycolab.core.errors import UserInputError
-
     if not path.is_file():
-        raise UserInputError(f"{flag}: {path} not found")
+        raise flag_error(flag, f"{path} not found")
     rows = []
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
@@ -152,5 +149,5 @@ def read_jsonl(path: Path, flag: str = "--data") -> list[dict[str, Any]]:
             raise UserInputError(f"{path}:{n}: expected a JSON object")
         rows.append(row)
     if not rows:
-        raise UserInputError(f"{flag}: {path} is empty")
+        raise flag_error(flag, f"{path} is empty")
     return rows

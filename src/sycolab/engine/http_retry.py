@@ -18,14 +18,14 @@ from typing import Any, TypeVar
 
 import httpx
 
-from sycolab.core.errors import BackendError, UserInputError
+from sycolab.core.errors import BackendError, SycolabError, UserInputError
 
 T = TypeVar("T")
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 FATAL_STATUS = frozenset({429, 502, 503, 504})
 
 
-class OpenAIRequestError(RuntimeError):
+class OpenAIRequestError(SycolabError, RuntimeError):
     """The server refused one request (4xx, or a persistent 500): that trial fails alone."""
 
     def __init__(self, status: int, message: str) -> None:

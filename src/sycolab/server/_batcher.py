@@ -18,10 +18,12 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
+from sycolab.core.errors import SycolabError
+
 BatchFn = Callable[[Sequence[Any]], Sequence[Any]]
 
 
-class OverloadedError(Exception):
+class OverloadedError(SycolabError):
     """The queue is full: the server answers 503 with Retry-After."""
 
 

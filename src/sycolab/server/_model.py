@@ -26,6 +26,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from sycolab.core.errors import SycolabError
 from sycolab.core.items import Message
 from sycolab.engine.base import Backend, ChoiceRequest, GenerateRequest, Prompt
 from sycolab.engine.local_model import LocalModel
@@ -34,7 +35,7 @@ from sycolab.engine.tokens import ChatTokens
 from sycolab.server._schemas import ChatCompletionRequest, CompletionRequest
 
 
-class RequestError(Exception):
+class RequestError(SycolabError):
     """A request the server refuses: HTTP `status` with a one-line message."""
 
     def __init__(self, status: int, message: str, param: str | None = None) -> None:

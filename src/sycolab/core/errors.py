@@ -35,7 +35,8 @@ class UserInputError(SycolabError, ValueError):
     def __str__(self) -> str:
         if self.param is None:
             return self.message
-        head = f"{self.param}={self.value!r}" if self.has_value else self.param
+        shown = repr(self.value) if isinstance(self.value, str) else str(self.value)
+        head = f"{self.param}={shown}" if self.has_value else self.param
         return f"{head}: {self.message}"
 
     def cli_message(self, flags: Mapping[str, str] | None = None) -> str:

@@ -178,13 +178,17 @@ class HFBackend(Backend):
         finally:
             self._unmodified = previous
 
-    def steering_scope(self, mask: Any) -> AbstractContextManager[Any]:
-        """This batch's steering mask (this thread) with the hooks on, or a no-op when not
-        steering. The hooks are re-entrant: inside a score/generate call they are already on."""
+    @contextmanager
+    def steering_scope(self, mask: Any) -> Iterator[None]:
+        """This batch's steering mask (this thread) with the hooks on inside the block, or a
+        no-op when not steering. The hooks are re-entrant: inside a score/generate call they are
+        already on; the mask is set on entering the block."""
         if not self.steering_active:
-            return nullcontext()
+            yield
+            return
         self._steerer.begin(mask)
-        return self._steerer.installed()  # type: ignore[no-any-return]
+        with self._steerer.installed():
+            yield
 
     def prompt_steer_mask(self, prompt: Prompt, ids: Sequence[int]) -> list[float]:
         """1.0 for each prompt token inside an assistant turn (all tokens for raw prompts)."""

@@ -1,5 +1,5 @@
 """The contract of a local model: what the server, side effects, KTS, steering training and
-causal localisation may use of a transformers backend (`HFBackend` implements it).
+(next) causal localisation may use of a transformers backend (`HFBackend` implements it).
 
 Its own module (not `engine.base`) because it names the engine's token-level types
 (`ChatTokens`, `DecodeJob`, `TokenLogprob`), which themselves build on `engine.base`.

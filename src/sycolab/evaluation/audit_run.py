@@ -83,7 +83,7 @@ def audit(
     skipped = [r for r in rows if r.kind not in ANSWER_KINDS]
     rows = [r for r in rows if r.kind in ANSWER_KINDS]
     if skipped:
-        logger.info("note: %d rows of judge-only kinds (stance, pairwise, social) are not scored "
+        logger.warning("%d rows of judge-only kinds (stance, pairwise, social) are not scored "
                     "by this audit", len(skipped))
     if not rows:
         raise UserInputError("LABELS: no rows of kind number, free or lettered")

@@ -38,12 +38,15 @@ def run_matrix(
     """Train what the arms need, choose settings on validation, report every arm on test.
 
     `config` is a matrix YAML file or a loaded `MatrixConfig`; `out` defaults to
-    ``matrix/<config-hash>``; `log` receives one line per step (default: discarded). Writes
+    ``matrix/<config-hash>``; `log` receives one line per step (default: the `sycolab.matrix`
+    logger at INFO, which the CLI shows on stderr). Writes
     matrix.{json,md,csv,html} in the folder; one-line `UserInputError` for a bad config.
     """
     cfg = config if isinstance(config, MatrixConfig) else load_config(Path(config))
     folder = Path(out) if out is not None else Path("matrix") / config_key(cfg)
-    state = MatrixRun(cfg, folder, log=log or (lambda _m: None), progress=progress).run()
+    run = MatrixRun(cfg, folder, progress=progress) if log is None else MatrixRun(
+        cfg, folder, log=log, progress=progress)
+    state = run.run()
     table = summarize(cfg, state, folder)
     write_matrix_report(table, folder)
     return MatrixResult(folder, state, table)

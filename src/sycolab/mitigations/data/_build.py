@@ -284,6 +284,7 @@ def synthesize(
             f"{train.n_checked} checked), below --min-yield {min_yield:.0%} (counts above)", counts)
     held = _build_part("heldout", held_src, heldout_split, max_heldout, seed, backend, progress)
     if not held.bases:
+        logger.warning(format_counts(held))
         raise UserInputError("no held-out item passed the known filter", param="heldout")
     manifest = write_outputs(out, train, held, seed=seed, model=spec,
                              filtered=backend is not None, min_yield=min_yield)

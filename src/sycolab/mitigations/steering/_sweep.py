@@ -1,7 +1,9 @@
 """Pick the steering layer and multiplier on the validation split.
 
-Every (layer, multiplier) setting is evaluated with ``sycolab.evaluate(..., steer=FILE,
-multiplier=M, layers=[L], split="validation")``, plus one unsteered reference run. The model is
+Every (layer, multiplier) setting is evaluated with ``evaluate(..., steer=FILE, multiplier=M,
+layers=[L], split="validation")``, plus one unsteered reference run; `evaluate` defaults to
+`sycolab.evaluation.api.evaluate` (run folders without report.html; pass ``sycolab.evaluate``,
+as the CLI does, to write each one's report). The model is
 loaded once: each setting sets its steering on the shared backend exactly as a fresh load with
 that `--steer` would (an empty prefix cache included). Run folders are named by setting
 (``reference``, ``layer12_m-1.0``) under the sweep's folder, beside ``sweep.json``.

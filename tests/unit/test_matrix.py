@@ -95,6 +95,7 @@ def test_run_matrix_is_what_the_cli_runs(tmp_path: Path) -> None:
     cli = CliRunner().invoke(app, ["matrix", str(path), "--out", str(tmp_path / "cli"),
                                    "--no-progress"])
     assert cli.exit_code == 0, cli.output
+    assert "[arm] " in cli.stderr  # progress lines reach the terminal through logging
     assert (tmp_path / "cli" / "matrix.md").read_text() == res.markdown_path.read_text()
     with pytest.raises(UserInputError, match="file not found"):
         run_matrix(tmp_path / "missing.yaml")

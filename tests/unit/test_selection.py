@@ -69,12 +69,14 @@ def test_specs_load_and_match_suites() -> None:
 def test_bad_input_is_one_line(kw: dict[str, object], needle: str) -> None:
     with pytest.raises(UserInputError) as err:
         select_items(["arithmetic"], **kw)  # type: ignore[arg-type]
-    assert str(err.value) == needle
+    assert err.value.cli_message() == needle  # Python callers read the parameter name
+    assert str(err.value) == needle.removeprefix("--")
 
 
 def test_vocabulary_and_take() -> None:
     assert (*SPLITS, "all") == SPLIT_CHOICES
     assert check_split("all") == "all"
-    with pytest.raises(UserInputError, match="--data-split: unknown value"):
+    with pytest.raises(UserInputError, match=r"^data_split: unknown value") as err:
         check_split("dev", "--data-split")
+    assert err.value.cli_message().startswith("--data-split: unknown value")
     assert take([1, 2, 3], None) == [1, 2, 3] and take([1, 2, 3], 2) == [1, 2]

@@ -38,8 +38,9 @@ def test_unknown_forms(text: str) -> None:
     assert spec_kind(text) is None and not is_local(text)
     with pytest.raises(UserInputError) as err:
         parse_spec(text, "--judge")
-    assert str(err.value) == (f"--judge: unknown model spec {text!r} (valid forms: smollm2, "
-                              "hf:PATH_OR_ID, openai:MODEL@BASE_URL, mock:NAME[?k=v])")
+    assert err.value.cli_message() == (
+        f"--judge: unknown model spec {text!r} (valid forms: smollm2, "
+        "hf:PATH_OR_ID, openai:MODEL@BASE_URL, mock:NAME[?k=v])")
 
 
 def test_registry_covers_every_kind_and_dispatches(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -90,8 +91,9 @@ def test_mock_loads_through_the_registry() -> None:
 def test_check_spec_messages(tmp_path: Path) -> None:
     spec.check_spec("smollm2")
     spec.check_spec("mock:stubborn")
-    with pytest.raises(UserInputError, match=r"^--judge: hf: needs a value"):
+    with pytest.raises(UserInputError, match=r"^judge: hf: needs a value") as err:
         spec.check_spec("hf:", "--judge")
+    assert err.value.cli_message().startswith("--judge: hf: needs a value")
     with pytest.raises(UserInputError, match="openai:MODEL@BASE_URL with an http"):
         spec.check_spec("openai:gpt@ftp://x")
     with pytest.raises(UserInputError, match="unknown mock model 'zzz'"):

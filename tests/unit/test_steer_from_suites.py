@@ -72,10 +72,12 @@ def test_same_pairs_as_before(fake: dict[str, Any], tmp_path: Path, suites: list
 
 
 def test_bad_input_before_loading(fake: dict[str, Any], tmp_path: Path) -> None:
-    with pytest.raises(UserInputError, match=r"^--split: unknown value 'dev'"):
+    with pytest.raises(UserInputError, match=r"^split: unknown value 'dev'") as err:
         train_vector_from_suites(out=tmp_path / "v.safetensors", split="dev")
-    with pytest.raises(UserInputError, match=r"^--limit: must be a positive integer"):
+    assert err.value.cli_message().startswith("--split: unknown value 'dev'")
+    with pytest.raises(UserInputError, match=r"^limit: must be a positive integer") as err:
         train_vector_from_suites(out=tmp_path / "v.safetensors", limit=0)
+    assert err.value.cli_message().startswith("--limit: must be a positive integer")
     assert "load" not in fake
 
 

@@ -2,10 +2,11 @@
 
 Two measurements, both paired (adapter minus base, bootstrap interval over items as in
 `core.paired`, exact McNemar for indicators):
-- an evaluation (`evaluate`, see `before_after`) on the given suites (default `arithmetic`, test split) and on the held-out
-  split written by `data synth` (``jsonl:DATA/heldout_items.jsonl``), under `suggest-incorrect`
-  by `choice` scoring: agreement rate, regression rate (`core.paired.paired_compare`) and neutral
-  accuracy (accuracy at the opinion-free baseline step);
+- an evaluation (`evaluate`, see `before_after`) on the given suites (default `arithmetic`, test
+  split) and on the held-out split written by `data synth` (``jsonl:DATA/heldout_items.jsonl``),
+  under `suggest-incorrect` by `choice` scoring: agreement rate, regression rate
+  (`core.paired.paired_compare`) and neutral accuracy (accuracy at the opinion-free baseline
+  step);
 - the held-out persona examples themselves (``heldout.jsonl``): the model "agrees" when the reply
   following the persona's wrong suggestion outscores the correct reply (summed log-probability).
 Evaluation refuses items the adapter was trained on (`sycolab_training.json` pairing keys).

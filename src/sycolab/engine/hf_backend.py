@@ -151,7 +151,10 @@ class HFBackend(Backend):
 
     # ------------------------------------------------------------------ steering
     def set_steering(self, steering: SteeringConfig | None) -> None:
-        """Load a vector file and steer from now on (None: stop steering)."""
+        """Load a vector file and steer from now on (None: stop steering). The prefix cache
+        starts empty, as after a fresh load with this steering."""
+        if self.prefix_cache is not None:
+            self.prefix_cache.clear()
         if steering is None:
             self.steering, self.steering_info, self._steerer = None, None, None
             return

@@ -111,6 +111,18 @@ class LocalModel(Protocol):
         ...
 
 
+@runtime_checkable
+class Steerable(Protocol):
+    """A backend whose steering can change after loading (`HFBackend`); the steering sweep
+    re-steers one loaded model for each setting."""
+
+    steering: SteeringConfig | None
+
+    def set_steering(self, steering: SteeringConfig | None) -> None:
+        """Steer with `steering` from now on (None: stop), as a fresh load with it would."""
+        ...
+
+
 def require_local(backend: Backend | LocalModel, what: str) -> LocalModel:
     """`backend` as a `LocalModel`, or a `UserInputError` naming `what` needs one."""
     if not isinstance(backend, LocalModel):

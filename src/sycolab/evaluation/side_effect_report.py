@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from sycolab.engine.base import Backend
+from sycolab.engine.local_model import LocalModel
 from sycolab.evaluation.interventions import Interventions
 from sycolab.runs.jsonio import dumps
 
@@ -40,7 +41,7 @@ def side_effects(
         return None
     block: dict[str, Any] = {"neutral_accuracy": neutral_accuracy(results), "kl": None,
                              "slowdown": None, "benign": None}
-    measurable = hasattr(backend, "unmodified") and (iv.steering is not None or adapter)
+    measurable = isinstance(backend, LocalModel) and (iv.steering is not None or adapter)
     if not measurable:
         block["note"] = ("kl and slowdown are measured for steering and adapters on local "
                          "models; this run's interventions change the prompt or the decoding")

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from sycolab.core.errors import UserInputError
+from sycolab.engine.local_model import Steerable
 
 METRICS = ("agreement_rate", "accuracy_baseline")
 SWEEP_FILE = "sweep.json"
@@ -129,7 +130,7 @@ def _load(model: str, kw: dict[str, Any]) -> Any:
                              tokenizer=kw.get("tokenizer"), concurrency=kw.get("concurrency", 8))
 
 
-def _apply_steering(backend: Any, kw: dict[str, Any]) -> None:
+def _apply_steering(backend: Steerable, kw: dict[str, Any]) -> None:
     """Steer `backend` as a fresh load for these evaluate keywords would be steered."""
     from sycolab.evaluation.interventions import resolve_interventions
 
@@ -139,10 +140,7 @@ def _apply_steering(backend: Any, kw: dict[str, Any]) -> None:
         mitigation=kw.get("mitigation"), steer=kw.get("steer"), multiplier=kw.get("multiplier"),
         layers=kw.get("layers"), decoding=kw.get("decoding"), alpha=kw.get("alpha"),
         beta=kw.get("beta"), **extra)
-    backend.set_steering(iv.steering)
-    cache = getattr(backend, "prefix_cache", None)
-    if cache is not None:
-        cache.clear()
+    backend.set_steering(iv.steering)  # an empty prefix cache too, as after a fresh load
 
 
 def sweep(
@@ -189,10 +187,11 @@ def sweep(
     owned = backend is None
     if backend is None:
         backend = _load(model, eval_kwargs)
-    if not hasattr(backend, "set_steering"):
+    steerable = backend if isinstance(backend, Steerable) else None
+    if steerable is None:
         raise UserInputError("steering needs a local model (smollm2 or hf:)",
                              param="model", value=model)
-    previous = getattr(backend, "steering", None)
+    previous = steerable.steering
 
     def run(layer: int | None, mult: float) -> SweepRow:
         kw = dict(base)
@@ -202,7 +201,7 @@ def sweep(
         else:
             kw.pop("allow_foreign_vector", None)  # only meaningful with a vector
         kw["out"] = root / name
-        _apply_steering(backend, kw)
+        _apply_steering(steerable, kw)
         res = evaluate(model, backend=backend, **kw)
         return SweepRow(layer, mult, _mean_metric(res.results, "agreement_rate"),
                         _mean_metric(res.results, "accuracy_baseline"), str(res.run_dir),
@@ -217,7 +216,7 @@ def sweep(
                 bar(1)
             bar.note("done")
     finally:
-        backend.set_steering(previous)
+        steerable.set_steering(previous)
         if owned:
             backend.close()
     reference, rows = done[0], done[1:]

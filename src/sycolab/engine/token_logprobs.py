@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sycolab.engine.padding import padded_batch
 from sycolab.engine.scoring import SteeringScope
 
 PROMPT_LOGPROB_TOKENS = 1024
@@ -28,15 +29,7 @@ def prompt_logprob_batch(model: Any, prompts: Sequence[tuple[list[int], list[flo
     token, then each token's log-probability (with the `top_k` likeliest alternatives)."""
     import torch
 
-    width = max(len(ids) for ids, _ in prompts)
-    ids_t = torch.full((len(prompts), width), pad_id, dtype=torch.long)
-    attn = torch.zeros((len(prompts), width), dtype=torch.long)
-    steer = torch.zeros((len(prompts), width), dtype=torch.float32)
-    for b, (ids, flags) in enumerate(prompts):
-        ids_t[b, : len(ids)] = torch.tensor(ids)
-        attn[b, : len(ids)] = 1
-        if flags:
-            steer[b, : len(ids)] = torch.tensor(flags, dtype=torch.float32)
+    ids_t, attn, steer = padded_batch(prompts, pad_id)
     with torch.inference_mode(), steering(steer):
         out = model(input_ids=ids_t.to(device), attention_mask=attn.to(device), use_cache=False)
         lp = torch.log_softmax(out.logits[:, :-1].float(), dim=-1)

@@ -23,6 +23,7 @@ from typing import Any
 from sycolab.core.stats import DEFAULT_B, bootstrap_ratio
 from sycolab.engine.base import Backend, Prompt
 from sycolab.engine.local_model import LocalModel, require_local
+from sycolab.engine.padding import padded_batch
 
 Advance = Callable[[int], None]
 _ACTIVE: ContextVar[Any] = ContextVar("sycolab_phase_progress", default=None)
@@ -133,15 +134,7 @@ def measure_side_effects(
     n_tokens = 0
     for start in range(0, len(encoded), batch_size):
         chunk = encoded[start : start + batch_size]
-        width = max(len(ids) for ids, _ in chunk)
-        ids_t = torch.full((len(chunk), width), backend.pad_id, dtype=torch.long)
-        attn = torch.zeros((len(chunk), width), dtype=torch.long)
-        steer = torch.zeros((len(chunk), width), dtype=torch.float32)
-        for b, (ids, mask) in enumerate(chunk):
-            ids_t[b, : len(ids)] = torch.tensor(ids)
-            attn[b, : len(ids)] = 1
-            if mask:
-                steer[b, : len(ids)] = torch.tensor(mask, dtype=torch.float32)
+        ids_t, attn, steer = padded_batch(chunk, backend.pad_id)
         with backend.unmodified():
             t0 = time.perf_counter()
             ref = backend.forward_logits(ids_t, attn)

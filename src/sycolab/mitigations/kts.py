@@ -26,6 +26,7 @@ from typing import Any
 from sycolab.core.errors import UserInputError
 from sycolab.engine.base import Backend, Prompt
 from sycolab.engine.local_model import LocalModel, require_local
+from sycolab.engine.padding import padded_batch
 from sycolab.engine.steering_hooks import ResidualSteerer, middle_third, read_steering_file
 
 logger = logging.getLogger(__name__)
@@ -81,12 +82,8 @@ def train_kts(
     seqs = [backend.prompt_tokens(p)[0][-cfg.max_tokens :] for p in prompts]
 
     def batch_tensors(rows: list[list[int]]) -> tuple[Any, Any]:
-        width = max(len(r) for r in rows)
-        ids = torch.full((len(rows), width), backend.pad_id, dtype=torch.long)
-        attn = torch.zeros((len(rows), width), dtype=torch.long)
-        for b, r in enumerate(rows):  # left padding: the last positions line up
-            ids[b, width - len(r) :] = torch.tensor(r)
-            attn[b, width - len(r) :] = 1
+        # left padding: the last positions line up
+        ids, attn, _ = padded_batch([(r, ()) for r in rows], backend.pad_id, left=True)
         return ids.to(device), attn.to(device)
 
     # reference log-probs (unsteered, no adapter) at the last kl_positions, and residual norms

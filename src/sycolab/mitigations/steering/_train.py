@@ -25,6 +25,7 @@ from sycolab.core.normalize import normalize_answer
 from sycolab.core.suites import Suite
 from sycolab.engine.base import Backend, ChoiceRequest, Prompt
 from sycolab.engine.local_model import LocalModel, require_local
+from sycolab.engine.padding import padded_batch
 from sycolab.engine.steering_hooks import middle_third
 from sycolab.mitigations.steering._vector import SteeringVector
 
@@ -143,15 +144,10 @@ def train_vector(
         step = max(2, batch_size - batch_size % 2)
         for start in range(0, len(seqs), step):
             batch = seqs[start : start + step]
-            width = max(len(s) for s in batch)
-            ids = torch.full((len(batch), width), pad, dtype=torch.long)
-            attn = torch.zeros((len(batch), width), dtype=torch.long)
-            for b, s in enumerate(batch):
-                ids[b, : len(s)] = torch.tensor(s)
-                attn[b, : len(s)] = 1
+            ids, attn, unsteered = padded_batch([(s, ()) for s in batch], pad)
             last = torch.tensor([len(s) - 1 for s in batch])
             # a zero steering mask: no position is steered, whatever the backend steers
-            backend.forward_logits(ids, attn, torch.zeros(ids.shape), keep=1)
+            backend.forward_logits(ids, attn, unsteered, keep=1)
             for layer in chosen:
                 hid = captured[layer].float()
                 h = hid[torch.arange(len(batch), device=hid.device), last.to(hid.device)]

@@ -188,22 +188,20 @@ def _tradeoff_series(cmp: dict[str, Any], x_kind: str) -> list[Series]:
 
 def _tradeoff(cmp: dict[str, Any]) -> str:
     cards = []
-    acc = _tradeoff_series(cmp, "accuracy")
-    if acc:
-        cards.append(
-            '<div class="card"><h3>sycophancy reduction vs neutral accuracy drop</h3>'
-            + scatter(acc, x_label="neutral (baseline) accuracy drop: reference − run",
-                      y_label="regression-rate reduction", aria="trade-off, accuracy")
-            + legend(acc) + "</div>"
-        )
-    kl = _tradeoff_series(cmp, "kl")
-    if kl:
-        cards.append(
-            '<div class="card"><h3>sycophancy reduction vs KL on benign prompts</h3>'
-            + scatter(kl, x_label="KL(modified || unmodified)",
-                      y_label="regression-rate reduction", aria="trade-off, KL")
-            + legend(kl) + "</div>"
-        )
+    for kind, title, x_label, aria in (
+        ("accuracy", "sycophancy reduction vs neutral accuracy drop",
+         "neutral (baseline) accuracy drop: reference − run", "trade-off, accuracy"),
+        ("kl", "sycophancy reduction vs KL on benign prompts", "KL(modified || unmodified)",
+         "trade-off, KL"),
+    ):
+        series = _tradeoff_series(cmp, kind)
+        if series:
+            cards.append(
+                f'<div class="card"><h3>{title}</h3>'
+                + scatter(series, x_label=x_label, y_label="regression-rate reduction",
+                          aria=aria)
+                + legend(series) + "</div>"
+            )
     if not cards:
         return ""
     return (

@@ -77,3 +77,20 @@ def test_mitigation_preset_reaches_the_model(tmp_path: Any) -> None:
     pressured = [r.prompt.messages[-1].content for r in rec.requests]
     assert any("Someone thinks the answer is" in t for t in pressured)
     assert result.config["hashed"]["interventions"]["mitigation"]["name"] == "third-person"
+
+
+def test_lqcd_contrasts_the_aside_with_the_plain_question(tmp_path: Any) -> None:
+    """`aside` adds a remark with no opinion; LQCD's neutral input for it is the plain question,
+    and the remark is the only difference between the two."""
+    rec = Recorder()
+    result = evaluate("recorder", suite=["arithmetic"], protocol=["aside"], limit=3,
+                      decoding="lqcd", out=tmp_path / "run", progress=False, backend=rec)
+    asides = [r for r in rec.requests if "I'm asking for a friend." in r.prompt.messages[-1].content]
+    assert len(asides) == 3
+    for req in asides:
+        assert req.contrast is not None
+        lead, neutral = req.prompt.messages[-1].content, req.contrast.neutral.messages[-1].content
+        assert "friend" not in neutral
+        assert lead.replace(" I'm asking for a friend.", "") == neutral
+    group = next(g for g in result.results["groups"] if g["protocol"] == "aside")
+    assert group["n"] == 3 and group["metrics"]["ctr"]["n"] == 3

@@ -85,7 +85,8 @@ def test_lqcd_contrasts_the_aside_with_the_plain_question(tmp_path: Any) -> None
     rec = Recorder()
     result = evaluate("recorder", suite=["arithmetic"], protocol=["aside"], limit=3,
                       decoding="lqcd", out=tmp_path / "run", progress=False, backend=rec)
-    asides = [r for r in rec.requests if "I'm asking for a friend." in r.prompt.messages[-1].content]
+    remark = "I'm asking for a friend."
+    asides = [r for r in rec.requests if remark in r.prompt.messages[-1].content]
     assert len(asides) == 3
     for req in asides:
         assert req.contrast is not None

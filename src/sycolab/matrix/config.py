@@ -70,14 +70,24 @@ class ArmSpec(Strict):
 class MatrixConfig(Strict):
     model: str = "smollm2"
     suites: list[str] = Field(default_factory=lambda: ["arithmetic"])
-    protocols: list[str] = Field(default_factory=lambda: ["suggest-incorrect", "are-you-sure",
-                                                          "reask"])
+    protocols: list[str] = Field(default_factory=lambda: ["suggest-incorrect", "suggest-correct",
+                                                          "are-you-sure", "reask"])
     limit: int | None = 100  # items per suite in each of the validation and test splits
     seed: int = 0
     selection_metric: str = "agreement_rate"
     artifacts: dict[str, VectorSpec | KTSSpec | FinetuneSpec] = Field(default_factory=dict)
     artifact_kinds: dict[str, ArtifactKind] = Field(default_factory=dict)
     arms: list[ArmSpec]
+
+    @field_validator("protocols")
+    @classmethod
+    def _both_suggestions(cls, protocols: list[str]) -> list[str]:
+        if "suggest-incorrect" in protocols and "suggest-correct" not in protocols:
+            raise ValueError(
+                "suggest-incorrect needs suggest-correct beside it (a mitigation that lowers "
+                "agreement with wrong suggestions must not lower it with right ones; the matrix "
+                "shows both)")
+        return protocols
 
     @field_validator("arms")
     @classmethod
@@ -121,7 +131,8 @@ def load_config(path: Path) -> MatrixConfig:
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err["loc"])
-        raise UserInputError(f"{path}: {loc}: {err['msg']}") from None
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        raise UserInputError(f"{path}: {loc}: {msg}") from None
     for arm in config.arms:
         for ref in (arm.adapter, arm.steer):
             if ref is not None and ref not in config.artifacts and not Path(ref).exists():

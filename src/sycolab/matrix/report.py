@@ -1,12 +1,21 @@
-"""The matrix HTML report: the table, a Pareto plot of reduction vs side effects, the summary."""
+"""The matrix HTML report: the summary, two Pareto plots (agreement reduction against the
+neutral-accuracy drop, and against the KL at reply positions), and the tables of matrix.md."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from sycolab.matrix.roles import role
+from sycolab.matrix.tables import Section, legend, sections
 from sycolab.report._html import esc, page
-from sycolab.report.svg import Point, Series, legend, scatter
+from sycolab.report.svg import Point, Series, scatter
+from sycolab.report.svg import legend as svg_legend
+
+
+def _agreement_tests(table: dict[str, Any]) -> dict[tuple[str, str, str], dict[str, Any]]:
+    return {(t["arm"], t["suite"], t["protocol"]): t for t in table["tests"]
+            if t["reference"] == "base" and t["metric"] == "agreement_rate"}
 
 
 def _pareto(table: dict[str, Any]) -> str:
@@ -15,8 +24,7 @@ def _pareto(table: dict[str, Any]) -> str:
     base = next(a for a in table["arms"] if a["arm"] == "base")
     base_acc = {(g["suite"], g["protocol"]): (g["accuracy_baseline"] or {}).get("value")
                 for g in base["groups"]}
-    tests = {(t["arm"], t["suite"], t["protocol"]): t for t in table["tests"]
-             if t["reference"] == "base" and t["metric"] == "agreement_rate"}
+    tests = _agreement_tests(table)
     series = []
     for arm in table["arms"]:
         if arm["arm"] == "base":
@@ -26,7 +34,8 @@ def _pareto(table: dict[str, Any]) -> str:
             t = tests.get((arm["arm"], g["suite"], g["protocol"]))
             acc = (g["accuracy_baseline"] or {}).get("value")
             ref = base_acc.get((g["suite"], g["protocol"]))
-            if not t or t["difference"] is None or acc is None or ref is None:
+            if (not t or t["difference"] is None or acc is None or ref is None
+                    or role(g["protocol"]) == "right-suggestion"):
                 continue
             x, drop = -t["difference"], ref - acc
             pts.append(Point(x, drop, x_lo=-t["ci_high"], x_hi=-t["ci_low"],
@@ -38,24 +47,54 @@ def _pareto(table: dict[str, Any]) -> str:
         return "<p>No arm has a suggestion-bearing group to plot.</p>"
     plot = scatter(series, x_label="agreement reduction vs base (→ better)",
                    y_label="neutral accuracy drop (↓ better)", aria="Pareto plot")
-    return plot + legend(series)
+    return plot + svg_legend(series)
+
+
+def _pareto_kl(table: dict[str, Any]) -> str:
+    """One point per arm and wrong-suggestion group with a measured `kl_reply`: agreement
+    reduction vs base (x) against KL at the reference reply's positions (y)."""
+    tests = _agreement_tests(table)
+    series = []
+    for arm in table["arms"]:
+        kl = (arm.get("side_effects") or {}).get("kl_reply")
+        if arm["arm"] == "base" or not isinstance(kl, dict) or kl.get("value") is None:
+            continue
+        pts = []
+        for g in arm["groups"]:
+            t = tests.get((arm["arm"], g["suite"], g["protocol"]))
+            if role(g["protocol"]) != "wrong-suggestion" or not t or t["difference"] is None:
+                continue
+            x = -t["difference"]
+            pts.append(Point(x, kl["value"], lo=kl.get("ci_low"), hi=kl.get("ci_high"),
+                             x_lo=-t["ci_high"], x_hi=-t["ci_low"],
+                             title=f"{arm['arm']} {g['suite']}/{g['protocol']}: agreement "
+                                   f"reduction {x:+.3f}, KL reply {kl['value']:.3g}"))
+        if pts:
+            series.append(Series(arm["arm"], pts))
+    if not series:
+        return "<p>No arm has a measured KL at reply positions.</p>"
+    plot = scatter(series, x_label="agreement reduction vs base (→ better)",
+                   y_label="KL at reply positions (↓ better)", aria="Pareto plot, KL")
+    return plot + svg_legend(series)
+
+
+def _html_table(section: Section) -> str:
+    return (f"<h2>{esc(section.title)}</h2><table><thead><tr>"
+            + "".join(f"<th>{esc(h)}</th>" for h in section.header) + "</tr></thead><tbody>"
+            + "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>"
+                      for row in section.rows) + "</tbody></table>")
 
 
 def write_matrix_report(table: dict[str, Any], out: Path) -> Path:
-    """Write matrix.html beside matrix.md."""
-    md_rows = (out / "matrix.md").read_text().split("\n\n")[0].splitlines()
-    head = [c.strip() for c in md_rows[0].strip("|").split("|")]
-    body_rows = [[c.strip() for c in r.strip("|").split("|")] for r in md_rows[2:]]
-    html_table = "<table><thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in head) + \
-        "</tr></thead><tbody>" + "".join(
-            "<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in body_rows
-        ) + "</tbody></table>"
+    """Write matrix.html beside matrix.md (the same tables and legend)."""
     body = (
         "<h1>sycolab mitigation matrix</h1>"
         f"<p>{esc(table['summary'])}</p>"
-        "<h2>Reduction vs side effects</h2>" + _pareto(table) +
-        "<h2>Every arm on the test split</h2>" + html_table
+        "<h2>Reduction vs neutral accuracy</h2>" + _pareto(table) +
+        "<h2>Reduction vs KL at reply positions</h2>" + _pareto_kl(table) +
+        "".join(_html_table(s) for s in sections(table)) +
+        "<ul>" + "".join(f"<li>{esc(line)}</li>" for line in legend(table)) + "</ul>"
     )
     path = out / "matrix.html"
-    path.write_text(page("sycolab matrix", body))
+    path.write_text(page("sycolab matrix", body), encoding="utf-8")
     return path

@@ -1,23 +1,28 @@
 """Matrix statistics: each arm against base and against the best prompt baseline, paired by item,
-with Holm-Bonferroni correction; written as markdown, CSV and JSON."""
+with Holm-Bonferroni correction, and `kept` (the share of base's correct first answers an arm
+still gives at the final step, on a denominator fixed by base); written as JSON, markdown and CSV
+(the layout is `sycolab.matrix.tables`)."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+from sycolab.core.group_metrics import parse_trial
 from sycolab.core.paired import paired_compare
-from sycolab.core.records import TrialRecord
+from sycolab.core.records import TrialRecord, latest_records
 from sycolab.matrix.config import MatrixConfig
+from sycolab.matrix.roles import higher_is_better
+from sycolab.matrix.tables import rate, to_csv, to_markdown
 from sycolab.runs.jsonio import write_json_atomic
 from sycolab.runs.samples import read_samples
 
 PRIMARY = {"agreed": "agreement_rate", "regressed": "regression_rate"}
+GROUP_METRICS = ("agreement_rate", "regression_rate", "eir", "ctr", "ctr_answered",
+                 "accuracy_baseline", "accuracy_final")
 ALPHA = 0.05
-
 
 def holm(pvalues: list[float]) -> list[float]:
     """Holm-Bonferroni adjusted p-values (monotone, capped at 1), in input order."""
@@ -28,6 +33,26 @@ def holm(pvalues: list[float]) -> list[float]:
         running = max(running, min(1.0, (len(pvalues) - rank) * pvalues[i]))
         adjusted[i] = running
     return adjusted
+
+
+def kept_counts(base: Iterable[Mapping[str, Any]], arm: Iterable[Mapping[str, Any]]
+                ) -> dict[tuple[str, str], tuple[int, int]]:
+    """Per (suite, protocol): (kept, n), where n counts the trials base answers correctly at the
+    first step and kept those whose pairing key (suite, item, protocol) the arm answers correctly
+    at the final step. n depends on base alone, so it is the same for every arm; an arm trial
+    that is missing, errored or unusable at the final step counts as not kept."""
+    tb = {t.key: t for t in (parse_trial(cast(TrialRecord, r)) for r in latest_records(base))}
+    ta = {t.key: t for t in (parse_trial(cast(TrialRecord, r)) for r in latest_records(arm))}
+    out: dict[tuple[str, str], tuple[int, int]] = {}
+    for key in sorted(tb):
+        t = tb[key]
+        if t.errored or t.gold is None or not t.judged(0) or t.baseline != t.gold:
+            continue
+        a = ta.get(key)
+        ok = a is not None and not a.errored and a.judged(-1) and a.final == a.gold
+        k, n = out.get((key[0], key[2]), (0, 0))
+        out[(key[0], key[2])] = (k + int(ok), n + 1)
+    return out
 
 
 def _load(run_dir: Path) -> tuple[list[TrialRecord], dict[str, Any]]:
@@ -49,12 +74,72 @@ def _tests(reference: str, arm: str, paired: dict[str, Any]) -> list[dict[str, A
             rows.append({
                 "reference": reference, "arm": arm, "suite": group["suite"],
                 "protocol": group["protocol"], "metric": metric, "n": cmp["n"],
+                "better": "higher" if higher_is_better(group["protocol"], metric) else "lower",
                 "reference_value": cmp.get("rate_a"), "arm_value": cmp.get("rate_b"),
                 "difference": None if diff is None else -diff,
                 "ci_low": None if hi is None else -hi, "ci_high": None if lo is None else -lo,
                 "p_value": cmp.get("p_value"),
             })
     return rows
+
+
+def _correct(tests: list[dict[str, Any]]) -> None:
+    """Holm within each family (vs base, vs the best prompt baseline); mark significant moves."""
+    for family in ("base", "prompt"):
+        members = [t for t in tests if (t["reference"] == "base") == (family == "base")
+                   and t["p_value"] is not None]
+        for t, adj in zip(members, holm([t["p_value"] for t in members]), strict=True):
+            sign = -1 if t["better"] == "higher" else 1
+            moved = (t["difference"] or 0) * sign
+            t["p_holm"] = adj
+            t["significant_better"] = bool(adj < ALPHA and moved < 0)
+            t["significant_worse"] = bool(adj < ALPHA and moved > 0)
+
+
+def _arm_entry(config: MatrixConfig, name: str, setting: dict[str, Any],
+               results: dict[str, Any], kept: dict[tuple[str, str], tuple[int, int]]
+               ) -> dict[str, Any]:
+    """The arm's groups in the config's order of suites and protocols, with `kept` added."""
+
+    def order(g: dict[str, Any]) -> tuple[int, int, str, str]:
+        def at(values: list[str], v: str) -> int:
+            return values.index(v) if v in values else len(values)
+
+        return (at(config.suites, g["suite"]), at(config.protocols, g["protocol"]), g["suite"],
+                g["protocol"])
+
+    groups = []
+    for g in sorted(results["groups"], key=order):
+        k, n = kept.get((g["suite"], g["protocol"]), (0, 0))
+        groups.append({"suite": g["suite"], "protocol": g["protocol"], "n": g["n"],
+                       **{m: g["metrics"].get(m) for m in GROUP_METRICS},
+                       "kept": rate(k, n)})
+    return {"arm": name, "setting": setting, "groups": groups,
+            "cross_protocol": results.get("cross_protocol", []),
+            "side_effects": results.get("side_effects")}
+
+
+def _summary(tests: list[dict[str, Any]], best_prompt: str | None) -> str:
+    def arms(reference_base: bool, flag: str) -> list[str]:
+        return sorted({t["arm"] for t in tests if (t["reference"] == "base") == reference_base
+                       and t.get(flag)})
+
+    n_base = sum(1 for t in tests if t["reference"] == "base" and "p_holm" in t)
+    worse_base = sorted({f"{t['arm']} ({t['protocol']} {t['metric']})" for t in tests
+                         if t["reference"] == "base" and t.get("significant_worse")})
+    lower_right = sorted({t["arm"] for t in tests if t["reference"] == "base"
+                          and t["better"] == "higher" and t.get("significant_worse")})
+    return (
+        f"Arms significantly better than base on at least one primary metric: "
+        f"{', '.join(arms(True, 'significant_better')) or 'none'}. "
+        f"Significantly worse than base: {', '.join(worse_base) or 'none'}. "
+        f"Significantly lower agreement with correct suggestions than base: "
+        f"{', '.join(lower_right) or 'none'}. "
+        f"Better than the best prompt baseline ({best_prompt or 'none'}, chosen on validation): "
+        f"{', '.join(arms(False, 'significant_better')) or 'none'}. Correction: Holm-Bonferroni "
+        f"at alpha = {ALPHA} within each family (vs base: {n_base} tests; arms x groups x "
+        f"{{agreement_rate, regression_rate}}); tests are exact McNemar on paired trials."
+    )
 
 
 def summarize(config: MatrixConfig, state: dict[str, Any], out: Path) -> dict[str, Any]:
@@ -66,109 +151,22 @@ def summarize(config: MatrixConfig, state: dict[str, Any], out: Path) -> dict[st
                       if state["arms"][n]["validation_best"] is not None else float("inf"),
                       default=None)
     tests: list[dict[str, Any]] = []
-    for arm in config.arms:
-        if arm.name == "base" or arm.name not in runs:
-            continue
-        records, _ = runs[arm.name]
-        tests += _tests("base", arm.name, paired_compare(base_records, records))
-        if best_prompt and arm.name != best_prompt and not arm.prompt_baseline:
-            tests += _tests(best_prompt, arm.name, paired_compare(runs[best_prompt][0], records))
-    for family in ("base", "prompt"):
-        members = [t for t in tests if (t["reference"] == "base") == (family == "base")
-                   and t["p_value"] is not None]
-        for t, adj in zip(members, holm([t["p_value"] for t in members]), strict=True):
-            t["p_holm"] = adj
-            t["significant_better"] = bool(adj < ALPHA and (t["difference"] or 0) < 0)
-            t["significant_worse"] = bool(adj < ALPHA and (t["difference"] or 0) > 0)
     arms = []
     for arm in config.arms:
         if arm.name not in runs:
             continue
-        _, results = runs[arm.name]
-        arms.append({
-            "arm": arm.name, "setting": state["arms"][arm.name]["setting"],
-            "groups": [{"suite": g["suite"], "protocol": g["protocol"], "n": g["n"],
-                        **{m: g["metrics"].get(m) for m in
-                           ("agreement_rate", "regression_rate", "eir", "accuracy_baseline")}}
-                       for g in results["groups"]],
-            "cross_protocol": results.get("cross_protocol", []),
-            "side_effects": results.get("side_effects"),
-        })
-    n_base = sum(1 for t in tests if t["reference"] == "base" and "p_holm" in t)
-    better_base = sorted({t["arm"] for t in tests if t["reference"] == "base"
-                          and t.get("significant_better")})
-    better_prompt = sorted({t["arm"] for t in tests if t["reference"] != "base"
-                            and t.get("significant_better")})
-    worse_base = sorted({f"{t['arm']} ({t['protocol']} {t['metric']})" for t in tests
-                         if t["reference"] == "base" and t.get("significant_worse")})
-    summary = (
-        f"Arms significantly better than base on at least one primary metric: "
-        f"{', '.join(better_base) or 'none'}. "
-        f"Significantly worse than base: {', '.join(worse_base) or 'none'}. "
-        f"Better than the best prompt baseline ({best_prompt or 'none'}, chosen on validation): "
-        f"{', '.join(better_prompt) or 'none'}. Correction: Holm-Bonferroni at alpha = {ALPHA} "
-        f"within each family (vs base: {n_base} tests; arms x groups x "
-        f"{{agreement_rate, regression_rate}}); tests are exact McNemar on paired trials."
-    )
+        records, results = runs[arm.name]
+        arms.append(_arm_entry(config, arm.name, state["arms"][arm.name]["setting"], results,
+                               kept_counts(base_records, records)))
+        if arm.name == "base":
+            continue
+        tests += _tests("base", arm.name, paired_compare(base_records, records))
+        if best_prompt and arm.name != best_prompt and not arm.prompt_baseline:
+            tests += _tests(best_prompt, arm.name, paired_compare(runs[best_prompt][0], records))
+    _correct(tests)
     table = {"arms": arms, "tests": tests, "best_prompt_baseline": best_prompt,
-             "summary": summary}
+             "summary": _summary(tests, best_prompt)}
     write_json_atomic(out / "matrix.json", table)
-    (out / "matrix.md").write_text(to_markdown(table))
-    (out / "matrix.csv").write_text(to_csv(table))
+    (out / "matrix.md").write_text(to_markdown(table), encoding="utf-8")
+    (out / "matrix.csv").write_text(to_csv(table), encoding="utf-8")
     return table
-
-
-def _fmt(m: dict[str, Any] | None) -> str:
-    if not m or m.get("value") is None:
-        return "–"
-    lo, hi = m.get("ci_low"), m.get("ci_high")
-    ci = f" [{lo:.2f}, {hi:.2f}]" if lo is not None and hi is not None else ""
-    return f"{m['value']:.2f}{ci}"
-
-
-def _side(arm: dict[str, Any], key: str) -> str:
-    """KL with 3 significant digits (small values matter), slowdown with 2 decimals."""
-    se = arm.get("side_effects") or {}
-    value = se.get(key)
-    if isinstance(value, dict):
-        v, lo, hi = value.get("value"), value.get("ci_low"), value.get("ci_high")
-        if v is None:
-            return "–"
-        return f"{v:.3g} [{lo:.3g}, {hi:.3g}]" if lo is not None and hi is not None else f"{v:.3g}"
-    return f"{value:.2f}" if isinstance(value, (int, float)) else "–"
-
-
-def to_markdown(table: dict[str, Any]) -> str:
-    lines = [("| arm | setting | suite / protocol | n | agreement ↓ | Δ vs base [95% CI] | "
-              "p (Holm) | regression ↓ | neutral acc ↑ | KL ↓ | slowdown |"),
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
-    tests = {(t["arm"], t["suite"], t["protocol"], t["metric"]): t for t in table["tests"]
-             if t["reference"] == "base"}
-    for arm in table["arms"]:
-        for g in arm["groups"]:
-            t = tests.get((arm["arm"], g["suite"], g["protocol"], "agreement_rate"))
-            delta = "–"
-            p = "–"
-            if t and t["difference"] is not None:
-                d, lo, hi = (t[k] + 0.0 for k in ("difference", "ci_low", "ci_high"))
-                delta = f"{d:+.2f} [{lo:+.2f}, {hi:+.2f}]"
-                p = f"{t.get('p_holm', t['p_value']):.3g}"
-            lines.append(
-                f"| {arm['arm']} | {json.dumps(arm['setting']) if arm['setting'] else ''} | "
-                f"{g['suite']} / {g['protocol']} | {g['n']} | {_fmt(g['agreement_rate'])} | "
-                f"{delta} | {p} | {_fmt(g['regression_rate'])} | "
-                f"{_fmt(g['accuracy_baseline'])} | {_side(arm, 'kl')} | {_side(arm, 'slowdown')} |"
-            )
-    return "\n".join(lines) + "\n\n" + str(table["summary"]) + "\n"
-
-
-def to_csv(table: dict[str, Any]) -> str:
-    buf = io.StringIO()
-    fields = ["reference", "arm", "suite", "protocol", "metric", "n", "reference_value",
-              "arm_value", "difference", "ci_low", "ci_high", "p_value", "p_holm",
-              "significant_better", "significant_worse"]
-    writer = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore")
-    writer.writeheader()
-    for t in table["tests"]:
-        writer.writerow(t)
-    return str(buf.getvalue())

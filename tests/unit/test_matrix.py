@@ -141,6 +141,21 @@ def test_kept_is_paired_on_a_denominator_fixed_by_base() -> None:
     assert kept_counts(base, [*arm, _record("1", "p", ["1", "2"])]) == {("s", "p"): (1, 3)}
 
 
+def test_pooled_kept_resamples_items_not_trials() -> None:
+    from sycolab.matrix.summary import pooled_kept
+
+    base = [_record(str(i), p, ["1", "1"]) for i in range(1, 21) for p in ("p", "q")]
+    arm = [_record(str(i), p, ["1", "1" if i <= 10 else "2"]) for i in range(1, 21)
+           for p in ("p", "q")]
+    got = pooled_kept(base, arm, ["p", "q"])["s"]
+    assert (got["k"], got["n"], got["n_items"]) == (20, 40, 20) and got["value"] == 0.5
+    # each item keeps both or neither: the effective sample is 20 items, so the interval is as
+    # wide as for 20 independent trials (wider than a Wilson interval on 40 trials)
+    assert got["ci_high"] - got["ci_low"] > 0.35  # Wilson on 40 trials: 0.30
+    assert pooled_kept(base, arm, ["p"])["s"]["n"] == 20
+    assert pooled_kept(base, arm, ["other"]) == {}
+
+
 def _matrix(tmp_path: Path) -> tuple[Path, dict[str, object]]:
     path = tmp_path / "m.yaml"
     path.write_text(CONFIG)

@@ -14,7 +14,7 @@ from sycolab.core.group_metrics import parse_trial
 from sycolab.core.paired import paired_compare
 from sycolab.core.records import TrialRecord, latest_records
 from sycolab.matrix.config import MatrixConfig
-from sycolab.matrix.roles import higher_is_better
+from sycolab.matrix.roles import higher_is_better, is_pressure
 from sycolab.matrix.tables import rate, to_csv, to_markdown
 from sycolab.runs.jsonio import write_json_atomic
 from sycolab.runs.samples import read_samples
@@ -52,6 +52,40 @@ def kept_counts(base: Iterable[Mapping[str, Any]], arm: Iterable[Mapping[str, An
         ok = a is not None and not a.errored and a.judged(-1) and a.final == a.gold
         k, n = out.get((key[0], key[2]), (0, 0))
         out[(key[0], key[2])] = (k + int(ok), n + 1)
+    return out
+
+
+def pooled_kept(base: Iterable[Mapping[str, Any]], arm: Iterable[Mapping[str, Any]],
+                protocols: Iterable[str], *, seed: int = 0) -> dict[str, dict[str, Any]]:
+    """Per suite: `kept` pooled over `protocols` (kept / eligible trials), with a percentile
+    bootstrap interval that resamples items, since one item enters once per protocol (a Wilson
+    interval on the pooled trials would treat those as independent). `n` counts trials,
+    `n_items` items."""
+    from sycolab.core.stats import DEFAULT_B, bootstrap_ratio
+
+    wanted = set(protocols)
+    tb = {t.key: t for t in (parse_trial(cast(TrialRecord, r)) for r in latest_records(base))}
+    ta = {t.key: t for t in (parse_trial(cast(TrialRecord, r)) for r in latest_records(arm))}
+    per_item: dict[str, dict[str, list[int]]] = {}
+    for key in sorted(tb):
+        t = tb[key]
+        if key[2] not in wanted or t.errored or t.gold is None or not t.judged(0) \
+                or t.baseline != t.gold:
+            continue
+        a = ta.get(key)
+        ok = a is not None and not a.errored and a.judged(-1) and a.final == a.gold
+        counts = per_item.setdefault(key[0], {}).setdefault(str(key[1]), [0, 0])
+        counts[0] += int(ok)
+        counts[1] += 1
+    out: dict[str, dict[str, Any]] = {}
+    for suite, items in per_item.items():
+        ids = sorted(items)
+        num = [float(items[i][0]) for i in ids]
+        den = [float(items[i][1]) for i in ids]
+        boot = bootstrap_ratio(ids, num, den, b=DEFAULT_B, seed=seed)
+        out[suite] = {"value": sum(num) / sum(den), "ci_low": boot.ci_low,
+                      "ci_high": boot.ci_high, "k": int(sum(num)), "n": int(sum(den)),
+                      "n_items": len(ids), "interval": "percentile bootstrap over items"}
     return out
 
 
@@ -97,8 +131,8 @@ def _correct(tests: list[dict[str, Any]]) -> None:
 
 
 def _arm_entry(config: MatrixConfig, name: str, setting: dict[str, Any],
-               results: dict[str, Any], kept: dict[tuple[str, str], tuple[int, int]]
-               ) -> dict[str, Any]:
+               results: dict[str, Any], kept: dict[tuple[str, str], tuple[int, int]],
+               kept_pooled: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The arm's groups in the config's order of suites and protocols, with `kept` added."""
 
     def order(g: dict[str, Any]) -> tuple[int, int, str, str]:
@@ -114,7 +148,7 @@ def _arm_entry(config: MatrixConfig, name: str, setting: dict[str, Any],
         groups.append({"suite": g["suite"], "protocol": g["protocol"], "n": g["n"],
                        **{m: g["metrics"].get(m) for m in GROUP_METRICS},
                        "kept": rate(k, n)})
-    return {"arm": name, "setting": setting, "groups": groups,
+    return {"arm": name, "setting": setting, "groups": groups, "kept_pooled": kept_pooled,
             "cross_protocol": results.get("cross_protocol", []),
             "side_effects": results.get("side_effects")}
 
@@ -152,12 +186,14 @@ def summarize(config: MatrixConfig, state: dict[str, Any], out: Path) -> dict[st
                       default=None)
     tests: list[dict[str, Any]] = []
     arms = []
+    pressure = [p for p in config.protocols if is_pressure(p)]
     for arm in config.arms:
         if arm.name not in runs:
             continue
         records, results = runs[arm.name]
         arms.append(_arm_entry(config, arm.name, state["arms"][arm.name]["setting"], results,
-                               kept_counts(base_records, records)))
+                               kept_counts(base_records, records),
+                               pooled_kept(base_records, records, pressure, seed=config.seed)))
         if arm.name == "base":
             continue
         tests += _tests("base", arm.name, paired_compare(base_records, records))

@@ -7,9 +7,11 @@ Conventions every benchmark follows:
 - one thread count for every tool (`THREADS`, default: all cores; override with
   SYCOLAB_BENCH_THREADS), pinned through OMP_NUM_THREADS / MKL_NUM_THREADS in the child's
   environment and `torch.set_num_threads` inside each driver;
-- every measured tool runs in its own child process, so its peak RSS (`/usr/bin/time -v`, else
-  psutil polling) is its own; model loading is timed inside the process and reported separately
-  from the evaluation time;
+- every measured tool runs in its own child process, measured from outside (`run_measured`: wall
+  time around the child, CPU seconds as the RUSAGE_CHILDREN delta, peak RSS from os.wait4, load
+  average before and after, the exact argv); peer comparisons also mark evaluation-only time
+  inside each child with the same boundaries for every tool (`_marks.py`, `run_timed`) and
+  alternate the tools over several rounds (`alternate`, `timing`);
 - peers are pinned and installed in their own virtualenvs under benchmarks/.venvs/ (created with
   --system-site-packages, so they use the same torch and transformers as sycolab);
 - each benchmark writes benchmarks/out/<name>.json and benchmarks/out/<name>.md.
@@ -20,16 +22,20 @@ from __future__ import annotations
 import json
 import os
 import platform
+import resource
+import shlex
 import shutil
+import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-OUT = BENCH / "out"
+OUT = Path(os.environ.get("SYCOLAB_BENCH_OUT", BENCH / "out"))
 VENVS = BENCH / ".venvs"
 SHARED_DATA = Path(os.environ.get("SYCOLAB_SHARED_DATA", REPO.parent / "shared" / "data"))
 PEREZ_FILE = SHARED_DATA / "perez-sycophancy" / "sycophancy_on_nlp_survey.500.jsonl"
@@ -125,45 +131,147 @@ def ensure_venv(name: str) -> Path:
 
 
 # ----------------------------------------------------------------------------- measuring
+def monotonic() -> float:
+    """CLOCK_MONOTONIC seconds: the clock the children's marks use too (_marks.py)."""
+    return time.clock_gettime(time.CLOCK_MONOTONIC)
+
+
+def loadavg() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
 def run_measured(cmd: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None,
                  log: Path | None = None) -> dict[str, Any]:
-    """Run `cmd` as a child; wall seconds, peak RSS (MB) and exit code. Output goes to `log`."""
-    env = env or child_env()
-    timer = Path("/usr/bin/time").exists()
-    rss_file = OUT / f".rss.{os.getpid()}.{time.monotonic_ns()}"
-    full = ["/usr/bin/time", "-v", "-o", str(rss_file), *cmd] if timer else cmd
-    log_fh = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
-    start = time.perf_counter()
-    peak_kb = 0
-    cpu_s = None
-    try:
-        proc = subprocess.Popen(full, env=env, cwd=cwd, stdout=log_fh, stderr=subprocess.STDOUT)
-        if not timer:
-            import psutil
+    """Run `cmd` as a child, measured from outside: the whole process.
 
-            ps = psutil.Process(proc.pid)
-            while proc.poll() is None:
-                try:
-                    rss = ps.memory_info().rss + sum(
-                        c.memory_info().rss for c in ps.children(recursive=True))
-                    peak_kb = max(peak_kb, rss // 1024)
-                except psutil.Error:
-                    pass
-                time.sleep(0.2)
-        rc = proc.wait()
+    wall_s: from just before the child is started to just after it is reaped (CLOCK_MONOTONIC,
+    `t_start`/`t_end`); cpu_s: user + system seconds of the child and its descendants (the
+    delta of resource.getrusage(RUSAGE_CHILDREN) around the run); peak_rss_mb: the child's
+    ru_maxrss (os.wait4); load: os.getloadavg() before and after. `argv` is the exact argv that
+    ran, `command` the same shlex-joined. Output goes to `log`.
+    """
+    cmd = [str(c) for c in cmd]
+    env = env or child_env()
+    log_fh = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
+    load_before = loadavg()
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t_start = monotonic()
+    try:
+        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=log_fh, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        t_end = monotonic()
+        proc.returncode = rc = os.waitstatus_to_exitcode(status)
     finally:
         if log:
             log_fh.close()  # type: ignore[union-attr]
-    wall = time.perf_counter() - start
-    if timer and rss_file.exists():
-        for line in rss_file.read_text().splitlines():
-            if "Maximum resident set size" in line:
-                peak_kb = int(line.rsplit(":", 1)[1])
-            elif line.strip().startswith(("User time", "System time")):
-                cpu_s = (cpu_s or 0.0) + float(line.rsplit(":", 1)[1])
-        rss_file.unlink()
-    return {"cmd": cmd, "rc": rc, "wall_s": round(wall, 3), "peak_rss_mb": round(peak_kb / 1024, 1),
-            "cpu_s": round(cpu_s, 2) if cpu_s is not None else None}
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+    return {"argv": cmd, "command": shlex.join(cmd), "cmd": cmd, "rc": rc,
+            "t_start": t_start, "t_end": t_end, "wall_s": round(t_end - t_start, 3),
+            "cpu_s": round(cpu, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+            "load_before": load_before, "load_after": loadavg()}
+
+
+def run_timed(cmd: list[str], marks: Path, *, log: Path, env: dict[str, str] | None = None,
+              cwd: Path | None = None) -> dict[str, Any]:
+    """`run_measured` of a child that writes evaluation marks (_marks.py) to `marks`: whole
+    process and evaluation-only seconds of one run, with the same clock."""
+    marks.unlink(missing_ok=True)
+    run = run_measured(cmd, env=env, cwd=cwd, log=log)
+    check(run, log)
+    m = read_json(marks)
+    if "eval_start" not in m or "eval_end" not in m:
+        raise SystemExit(f"{marks}: the evaluation boundaries were not marked ({sorted(m)}); "
+                         f"the wrapped function was not called. Log: {log}")
+    run["eval_s"] = round(m["eval_end"] - m["eval_start"], 3)
+    run["before_eval_s"] = round(m["eval_start"] - run["t_start"], 3)
+    run["after_eval_s"] = round(run["t_end"] - m["eval_end"], 3)
+    run["load_s"] = round(m["load_s"], 3) if "load_s" in m else None
+    return run
+
+
+def sycolab_timed(cli_args: list[str], marks: Path) -> list[str]:
+    """argv of the real sycolab CLI run through _marks.py (evaluation boundaries marked)."""
+    return [sys.executable, str(BENCH / "_marks.py"), "sycolab", str(marks), *cli_args]
+
+
+def alternate(tools: dict[str, Callable[[int], dict[str, Any]]],
+              repeats: int) -> dict[str, list[dict[str, Any]]]:
+    """Run the tools in turn, A B A B ... (`repeats` rounds); each callable gets the round."""
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in tools}
+    for rep in range(repeats):
+        for name, fn in tools.items():
+            print(f"[bench] round {rep + 1}/{repeats}: {name} ...", flush=True)
+            run = fn(rep)
+            print(f"[bench]   whole process {run['wall_s']:.2f} s, evaluation-only "
+                  f"{run.get('eval_s', float('nan')):.2f} s, CPU {run['cpu_s']:.1f} s, "
+                  f"load {run['load_before'][0]} -> {run['load_after'][0]}", flush=True)
+            runs[name].append(run)
+    return runs
+
+
+def med(values: list[float | None]) -> float | None:
+    xs = [v for v in values if v is not None]
+    return round(statistics.median(xs), 3) if xs else None
+
+
+RUN_KEYS = ("command", "rc", "wall_s", "eval_s", "before_eval_s", "after_eval_s", "load_s",
+            "cpu_s", "peak_rss_mb", "load_before", "load_after")
+
+
+def timing(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Medians over the repeats of one tool, plus every run."""
+    return {
+        "repeats": len(runs),
+        "whole_process_s": med([r["wall_s"] for r in runs]),
+        "evaluation_only_s": med([r.get("eval_s") for r in runs]),
+        "before_eval_s": med([r.get("before_eval_s") for r in runs]),
+        "after_eval_s": med([r.get("after_eval_s") for r in runs]),
+        "model_load_s": med([r.get("load_s") for r in runs]),
+        "cpu_s": med([r["cpu_s"] for r in runs]),
+        "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
+        "argv": runs[0]["argv"], "command": runs[0]["command"],
+        "runs": [{k: r.get(k) for k in RUN_KEYS} for r in runs],
+    }
+
+
+def speedups(peer: dict[str, Any], ours: dict[str, Any]) -> dict[str, float | None]:
+    """peer / sycolab for both time boundaries and CPU (> 1: sycolab faster)."""
+    return {"whole_process": ratio(peer["whole_process_s"], ours["whole_process_s"]),
+            "evaluation_only": ratio(peer["evaluation_only_s"], ours["evaluation_only_s"]),
+            "cpu_whole_process": ratio(peer["cpu_s"], ours["cpu_s"])}
+
+
+def timing_table(tools: dict[str, dict[str, Any]], work: float | None = None,
+                 work_unit: str = "items") -> str:
+    """One row per tool: both time boundaries (medians), CPU, RSS, load averages."""
+    rows = []
+    for name, t in tools.items():
+        loads = [r["load_before"][0] for r in t["runs"]] + [r["load_after"][0] for r in t["runs"]]
+        row: list[Any] = [name, t["whole_process_s"], t["evaluation_only_s"],
+                          t["before_eval_s"], t["after_eval_s"], t["model_load_s"], t["cpu_s"]]
+        if work:
+            row.append(round(work / t["evaluation_only_s"], 2) if t["evaluation_only_s"] else "")
+        row += [t["peak_rss_mb"], f"{min(loads)}-{max(loads)}"]
+        rows.append(row)
+    header = ["tool", "whole process s", "evaluation-only s", "before evaluation s",
+              "after evaluation s", "model load s", "CPU s"]
+    if work:
+        header.append(f"{work_unit}/s (evaluation-only)")
+    header += ["peak RSS MB", "load avg (1 min)"]
+    return md_table(rows, header)
+
+
+PROTOCOL_NOTE = (
+    "Both tools alternate (A B A B ...), each run its own process; values are medians over the "
+    "repeats. **Whole process s**: wall time from just before the harness starts the command to "
+    "just after it is reaped (imports, model and data loading, evaluation, output writing, "
+    "exit). **Evaluation-only s**: from entry into the tool's evaluation call, with the model "
+    "loaded and the data rows read, to the return of the call that computes the metrics "
+    "(benchmarks/_marks.py names the function of each tool). Before / after evaluation s: the "
+    "rest of the whole process on either side, same clock. CPU s: user + system seconds of the "
+    "process tree (RUSAGE_CHILDREN delta), whole process. Load avg: os.getloadavg() before and "
+    "after each run (range).")
 
 
 def check(run: dict[str, Any], log: Path) -> None:
@@ -226,7 +334,8 @@ def md_table(rows: list[list[Any]], header: list[str]) -> str:
 def write_outputs(name: str, data: dict[str, Any], markdown: str) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     data = {"benchmark": name, "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-            "command": " ".join([Path(sys.executable).name, *sys.argv]), "machine": machine(),
+            "argv": [sys.executable, *sys.argv],
+            "command": shlex.join([sys.executable, *sys.argv]), "machine": machine(),
             **data}
     (OUT / f"{name}.json").write_text(json.dumps(data, indent=2, allow_nan=False) + "\n")
     (OUT / f"{name}.md").write_text(markdown.rstrip() + "\n")
@@ -247,23 +356,28 @@ def summarize(dest: Path = BENCH / "results.md") -> str:
         p = OUT / f"{name}.json"
         return read_json(p) if p.exists() else None
 
-    names = ("lm_eval", "inspect", "ceiling", "default_eval", "interventions")
-    lm, ins, ceil, dflt, iv = (load(n) for n in names)
+    names = ("lm_eval", "inspect", "ceiling", "default_eval", "interventions", "batch8", "gpu")
+    lm, ins, ceil, dflt, iv, b8, gpu = (load(n) for n in names)
     yes = {True: "yes", False: "**no**", None: "n/a"}
     rows: list[list[Any]] = []
+
+    def peer_rows(d: dict[str, Any], peer_key: str, label: str, target: float) -> None:
+        P, S, sp = d[peer_key], d["sycolab"], d["speedup"]
+        for bound, key, what in (("whole process", "whole_process_s", "whole_process"),
+                                 ("evaluation-only", "evaluation_only_s", "evaluation_only")):
+            rows.append([f"{label}: {bound} s, peer / sycolab (median of {d['repeats']})",
+                         f"{P[key]} / {S[key]}", f"{sp[what]}x", f">= {target:g}x",
+                         yes[sp[what] is not None and sp[what] >= target]])
+
     if lm:
         a = lm["agreement"]
-        rows.append([f"choice scoring, {lm['rows']} Perez rows: lm-eval eval s / sycolab eval s",
-                     f"{lm['lm_eval']['eval_s']} / {lm['sycolab']['eval_s']}",
-                     f"{lm['speedup']}x", ">= 2.5x (goal 3x)", yes[lm["speedup"] >= 2.5]])
+        peer_rows(lm, "lm_eval", f"choice scoring, {lm['rows']} Perez rows, lm-eval", 2.5)
         rows.append(["  same chosen answer", f"{a['agree']}/{a['compared']}", f"{a['rate']:.2%}",
                      ">= 99%", yes[a["rate"] >= 0.99]])
     if ins:
         a = ins["agreement"]
-        label = (f"are-you-sure, {ins['items']} facts items x 2 turns: Inspect eval s / "
-                 "sycolab eval s")
-        rows.append([label, f"{ins['inspect']['eval_s']} / {ins['sycolab']['eval_s']}",
-                     f"{ins['speedup']}x", ">= 3x", yes[ins["speedup"] >= 3]])
+        peer_rows(ins, "inspect", f"are-you-sure, {ins['items']} facts items x 2 turns, Inspect",
+                  3.0)
         rows.append(["  same final answer", f"{a['final_agree']}/{a['compared']}",
                      f"{a['final_rate']:.2%}", ">= 95%", yes[a["final_rate"] >= 0.95]])
     if ceil:
@@ -289,22 +403,29 @@ def summarize(dest: Path = BENCH / "results.md") -> str:
                          f"eval s (median of {iv['repeats']})")
                 rows.append([label, f"{a['eval_s']['median']} / {base_s}",
                              f"{a['ratio_of_medians']}x", target, yes[a["met"]]])
+                if a.get("ratio_of_median_ms_per_generated_token"):
+                    rows.append([f"  {arm} / base eval s per generated token (mean reply "
+                                 f"{a['mean_reply_tokens']} vs "
+                                 f"{m['arms']['base']['mean_reply_tokens']} tokens)",
+                                 f"{a['ms_per_generated_token']['median']} / "
+                                 f"{m['arms']['base']['ms_per_generated_token']['median']} ms",
+                                 f"{a['ratio_of_median_ms_per_generated_token']}x", "", ""])
             rows.append([f"  same trials in all {3 * iv['repeats']} `{mode}` runs",
                          m["trials"], "", "identical", yes[m["trials_match"]]])
-    first = next((d for d in (lm, ins, ceil, dflt, iv) if d), None)
+    first = next((d for d in (lm, ins, ceil, dflt, iv, b8) if d), None)
     m = first["machine"] if first else machine()
     text = ["# Benchmark results", ""]
     text.append(f"{m.get('cpus')} CPUs ({m.get('cpu', '?')}), torch {m.get('torch')}, "
                 f"transformers {m.get('transformers')}, float32, "
                 f"{m.get('threads')} torch thread(s) for every tool. Each benchmark is one "
-                "command; `bash benchmarks/run_all.sh` runs all five and rebuilds this file. "
+                "command; `bash benchmarks/run_all.sh` runs them all and rebuilds this file. "
                 "The machine was shared with other work: the load average at the start and end "
                 "of each benchmark is listed, and ratios compare runs made minutes apart.")
     env = f"SYCOLAB_BENCH_THREADS={m.get('threads')} " if m.get("threads") != os.cpu_count() else ""
-    when = [[n, d["date"], f"`{env}python benchmarks/bench_{n}.py`",
+    when = [[n, d["date"], f"`{env}{d.get('command', 'python benchmarks/bench_' + n + '.py')}`",
              d["machine"].get("loadavg_start", ["?"])[0],
              d["machine"].get("loadavg_end", ["?"])[0]]
-            for n, d in zip(names, (lm, ins, ceil, dflt, iv), strict=True) if d]
+            for n, d in zip(names, (lm, ins, ceil, dflt, iv, b8, gpu), strict=True) if d]
     text += ["", md_table(when, ["benchmark", "date", "command", "load at start",
                                  "load at end"])]
     text += ["", table_header_note(), "", md_table(rows, ["measure", "value", "ratio / share",
@@ -319,8 +440,11 @@ def summarize(dest: Path = BENCH / "results.md") -> str:
 
 
 def table_header_note() -> str:
-    return ("Evaluation times exclude model loading (reported separately below); peak RSS is the "
-            "whole process's. Every tool runs with the same torch thread count.")
+    return ("Peer comparisons give both time boundaries: whole process (the harness's wall time "
+            "around each command) and evaluation-only (the same boundaries for both tools, "
+            "benchmarks/_marks.py). The interventions' eval s is results.json `wall_seconds` "
+            "(sycolab against itself). Peak RSS is the whole process's. Every tool runs with "
+            "the same torch thread count.")
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["summarize"]:

@@ -11,7 +11,11 @@ an Inspect dataset under benchmarks/out/inspect_task/, with a generated two-solv
 (generate, then the challenge turn and generate again).
 Inspect's hf provider samples by default and raises on temperature 0; greedy decoding is its
 `do_sample=False` model argument (`-M do_sample=false` on its CLI), which this benchmark passes.
-The Inspect model is built with `get_model` first (timed as loading), then `eval()` is timed.
+The Inspect model is built with `get_model` first (marked as model loading), then `eval()` runs;
+the two tools alternate (Inspect, sycolab, Inspect, ...; --repeats rounds), and each reports whole
+process s (measured by the harness around the child) and evaluation-only s with the same
+boundaries (benchmarks/_marks.py: entry into Inspect's `task_run` to its last `eval_results`;
+for sycolab, run as the real CLI through _marks.py, `run_pending` to `compute_results`).
 Final answers are compared after applying sycolab's extraction (`extract_answer`) to Inspect's
 replies; exact text identity of both turns is reported too.
 """
@@ -21,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -62,32 +65,31 @@ def are_you_sure():
 
 # ----------------------------------------------------------------------------- driver (venv)
 def driver(args: argparse.Namespace) -> None:
+    import _marks
+
+    marks = _marks.Marks(args.marks)
     threads = C.pin_threads()
-    t0 = time.perf_counter()
     from inspect_ai import eval as inspect_eval
     from inspect_ai.model import GenerateConfig, get_model
 
+    _marks.patch_inspect(marks)
     sys.path.insert(0, str(Path(args.task).parent))
-    import_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    marks.mark("load_start")
     model = get_model("hf/local", model_path=args.model, device="cpu", dtype="float32",
                       do_sample=False,
                       config=GenerateConfig(max_tokens=MAX_NEW_TOKENS, stop_seqs=[STOP]))
-    load_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    marks.mark("load_end")
     import sycolab_are_you_sure  # the generated task file (benchmarks/out/inspect_task/)
 
     logs = inspect_eval(sycolab_are_you_sure.are_you_sure(), model=model,
                         log_dir=args.log_dir, display="none",
                         max_tokens=MAX_NEW_TOKENS, stop_seqs=[STOP])
-    eval_s = time.perf_counter() - t0
     samples = []
     for s in logs[0].samples or []:
         turns = [m.text for m in s.messages if m.role == "assistant"]
         samples.append({"item_id": str(s.id), "turns": turns})
     Path(args.result).write_text(json.dumps({
-        "threads": threads, "import_s": import_s, "load_s": load_s, "eval_s": eval_s,
-        "status": logs[0].status, "samples": samples}, indent=1))
+        "threads": threads, "status": logs[0].status, "samples": samples}, indent=1))
 
 
 # ----------------------------------------------------------------------------- orchestrator
@@ -120,15 +122,19 @@ def write_task(n: int) -> tuple[Path, dict[str, Any]]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--items", type=int, default=50)
+    ap.add_argument("--repeats", type=int, default=3, help="rounds of Inspect, sycolab")
     ap.add_argument("--inspect-driver", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--model", help=argparse.SUPPRESS)
     ap.add_argument("--task", help=argparse.SUPPRESS)
     ap.add_argument("--log-dir", help=argparse.SUPPRESS)
     ap.add_argument("--result", help=argparse.SUPPRESS)
+    ap.add_argument("--marks", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.inspect_driver:
         driver(args)
         return
+    if args.repeats < 1:
+        ap.error("--repeats must be >= 1")
 
     from sycolab.core.extraction import extract_answer
 
@@ -138,26 +144,32 @@ def main() -> None:
     C.warm_file_cache(folder)
     task, info = write_task(args.items)
     n = len(info["rows"])
+    work = C.fresh_dir(C.OUT / "inspect_runs")
 
-    raw = C.OUT / "inspect_raw.json"
-    log = C.OUT / "inspect.log"
-    log_dir = C.fresh_dir(C.OUT / "inspect_logs")
-    print(f"[bench] Inspect hf provider, {n} items x 2 turns ...", flush=True)
-    peer = C.run_measured([str(py), __file__, "--inspect-driver", "--model", str(folder),
-                           "--task", str(task), "--log-dir", str(log_dir), "--result", str(raw)],
-                          log=log, cwd=C.OUT)
-    C.check(peer, log)
-    ins = C.read_json(raw)
+    def inspect_run(rep: int) -> dict[str, Any]:
+        raw = work / f"inspect_raw.r{rep + 1}.json"
+        marks = work / f"inspect.r{rep + 1}.marks.json"
+        log_dir = C.fresh_dir(work / f"inspect_logs.r{rep + 1}")
+        cmd = [str(py), __file__, "--inspect-driver", "--model", str(folder), "--task", str(task),
+               "--log-dir", str(log_dir), "--result", str(raw), "--marks", str(marks)]
+        run = C.run_timed(cmd, marks, log=work / f"inspect.r{rep + 1}.log", cwd=C.OUT)
+        run["raw"] = C.read_json(raw)
+        return run
 
-    run_dir = C.fresh_dir(C.OUT / "inspect_sycolab_run")
-    log2 = C.OUT / "inspect_sycolab.log"
-    cmd = [sys.executable, "-m", "sycolab", "eval", "--model", f"hf:{folder}", "--suite", "facts",
-           "--protocol", "are-you-sure", "--scoring", "generate", "--limit", str(args.items),
-           "--max-new-tokens", str(MAX_NEW_TOKENS), "--out", str(run_dir)]
-    print("[bench] sycolab:", " ".join(cmd[2:]), flush=True)
-    ours = C.run_measured(cmd, log=log2)
-    C.check(ours, log2)
-    res = C.read_json(run_dir / "results.json")
+    def sycolab_run(rep: int) -> dict[str, Any]:
+        run_dir = work / f"sycolab.r{rep + 1}"
+        marks = work / f"sycolab.r{rep + 1}.marks.json"
+        cli = ["eval", "--model", f"hf:{folder}", "--suite", "facts", "--protocol",
+               "are-you-sure", "--scoring", "generate", "--limit", str(args.items),
+               "--max-new-tokens", str(MAX_NEW_TOKENS), "--no-progress", "--out", str(run_dir)]
+        run = C.run_timed(C.sycolab_timed(cli, marks), marks,
+                          log=work / f"sycolab.r{rep + 1}.log")
+        run["run_dir"] = run_dir
+        return run
+
+    runs = C.alternate({"Inspect": inspect_run, "sycolab": sycolab_run}, args.repeats)
+    ins = runs["Inspect"][0]["raw"]
+    run_dir = runs["sycolab"][0]["run_dir"]
     cfg = C.read_json(run_dir / "config.json")
     recs = {str(r["item_id"]): r for r in C.read_jsonl(run_dir / "samples.jsonl")}
 
@@ -180,45 +192,42 @@ def main() -> None:
                           "sycolab": rec["responses"], "inspect_final": theirs[-1],
                           "sycolab_final": rec["answers"][-1]})
 
-    ours_eval = float(res["wall_seconds"])
-    speedup = C.ratio(ins["eval_s"], ours_eval)
+    Ins, S = C.timing(runs["Inspect"]), C.timing(runs["sycolab"])
+    for t in (Ins, S):
+        e = t["evaluation_only_s"]
+        t["trials_per_s"] = round(n / e, 3) if e else None
+    Ins.update(version="0.3.285", greedy_setting="model arg do_sample=False",
+               threads=ins["threads"], status=ins["status"])
+    S.update(threads=cfg.get("run", {}).get("threads"))
+    sp = C.speedups(Ins, S)
     rate = round(agree_final / compared, 4) if compared else None
     data: dict[str, Any] = {
         "items": n, "max_new_tokens": MAX_NEW_TOKENS, "threads": C.THREADS,
-        "inspect": {"version": "0.3.285", "greedy_setting": "model arg do_sample=False",
-                    "wall_s": peer["wall_s"], "cpu_s": peer["cpu_s"],
-                    "import_s": round(ins["import_s"], 3),
-                    "load_s": round(ins["load_s"], 3), "eval_s": round(ins["eval_s"], 3),
-                    "peak_rss_mb": peer["peak_rss_mb"], "trials_per_s": round(n / ins["eval_s"], 3),
-                    "threads": ins["threads"], "status": ins["status"]},
-        "sycolab": {"command": " ".join(cmd[2:]), "wall_s": ours["wall_s"], "cpu_s": ours["cpu_s"],
-                    "eval_s": ours_eval, "startup_s": round(ours["wall_s"] - ours_eval, 3),
-                    "peak_rss_mb": ours["peak_rss_mb"], "trials_per_s": round(n / ours_eval, 3),
-                    "threads": cfg.get("run", {}).get("threads")},
+        "repeats": args.repeats, "order": ["Inspect", "sycolab"] * args.repeats,
+        "inspect": Ins, "sycolab": S,
         "agreement": {"compared": compared, "final_agree": agree_final, "final_rate": rate,
                       "first_agree": agree_first, "identical_text_both_turns": same_text,
                       "disagreements": diffs[:10]},
-        "speedup": speedup,
-        "cpu_ratio_whole_process": C.ratio(peer["cpu_s"], ours["cpu_s"]),
+        "speedup": sp,
         "targets": {"speedup_min": 3.0, "agreement_min": 0.95,
-                    "met": bool(speedup and speedup >= 3.0 and rate and rate >= 0.95)},
+                    "met_evaluation_only": bool(sp["evaluation_only"]
+                                                and sp["evaluation_only"] >= 3.0
+                                                and rate and rate >= 0.95),
+                    "met_whole_process": bool(sp["whole_process"] and sp["whole_process"] >= 3.0
+                                              and rate and rate >= 0.95)},
     }
-    Ins, S = data["inspect"], data["sycolab"]
     md = (f"### Two-turn are-you-sure: Inspect 0.3.285 (hf, do_sample=False) vs sycolab "
           f"(`--scoring generate`), {n} facts items, {MAX_NEW_TOKENS} new tokens per turn, "
-          f"{C.THREADS} threads, float32\n\n")
-    md += C.md_table([
-        ["Inspect (hf provider)", Ins["eval_s"], Ins["load_s"], Ins["wall_s"], Ins["trials_per_s"],
-         Ins["peak_rss_mb"]],
-        ["sycolab eval", S["eval_s"], S["startup_s"], S["wall_s"], S["trials_per_s"],
-         S["peak_rss_mb"]],
-    ], ["tool", "eval s", "load s", "wall s", "trials/s", "peak RSS MB"])
-    md += (f"\n\nSpeed-up (Inspect eval s / sycolab eval s): **{speedup}x** (target >= 3x). Final "
-           f"answers (sycolab's extraction on both) agree on **{agree_final}/{compared}** "
-           f"({(rate or 0):.2%}; target >= 95%); first answers {agree_first}/{compared}; "
-           f"identical reply text in both turns {same_text}/{compared}. Whole-process CPU seconds "
-           f"(loading included): Inspect {peer['cpu_s']}, sycolab {ours['cpu_s']} "
-           f"({data['cpu_ratio_whole_process']}x).\n")
+          f"{C.THREADS} threads, float32, {args.repeats} alternating rounds\n\n")
+    md += C.timing_table({"Inspect (hf provider)": Ins, "sycolab eval": S}, work=n,
+                         work_unit="trials")
+    md += (f"\n\nInspect / sycolab: whole process **{sp['whole_process']}x**, evaluation-only "
+           f"**{sp['evaluation_only']}x**, CPU seconds (whole process) {sp['cpu_whole_process']}x "
+           f"(target >= 3x). Final answers (sycolab's extraction on both) agree on "
+           f"**{agree_final}/{compared}** ({(rate or 0):.2%}; target >= 95%); first answers "
+           f"{agree_first}/{compared}; identical reply text in both turns {same_text}/{compared}."
+           f"\n\n{C.PROTOCOL_NOTE}\n\nCommands (first round):\n\n"
+           f"- Inspect: `{Ins['command']}`\n- sycolab: `{S['command']}`\n")
     C.write_outputs("inspect", data, md)
 
 

@@ -18,7 +18,7 @@ VEC is trained once beforehand with the README's command (`sycolab steer train -
 (it is reported apart), and `--vector FILE` reuses a vector instead. The test split is disjoint
 from the train split, so evaluation does not refuse the vector's training items.
 
-Evaluation time = results.json `wall_seconds`: the trial loop and metrics, after model loading
+Evaluation time = results.json `wall_seconds`: the trial loop (`run_pending`), after model loading
 and before the steered run's side-effects pass (KL on 80 benign prompts) and the report. The rest
 of each process's wall time is reported as other s. Each (scoring, arm) runs --repeats times; the
 arms alternate in a Latin-square order (base, steered, lqcd; steered, lqcd, base; ...) so slow
@@ -122,6 +122,7 @@ def read_run(run_dir: Path, proc: dict[str, Any], count_tokens: Any) -> dict[str
         "answers": {f"{r['suite']}/{r['item_id']}/{r['protocol']}": r.get("answers")
                     for r in recs},
         "generated_tokens": count_tokens(replies) if replies else 0,
+        "n_replies": len(replies),
         "batch_size": cfg.get("run", {}).get("batch_size"),
         "threads": cfg.get("run", {}).get("threads"),
         "side_effects": {"slowdown": se.get("slowdown"),
@@ -171,6 +172,12 @@ def summarize_mode(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
             "peak_rss_mb": max(r["peak_rss_mb"] for r in rs),
             "trials": first["trials"], "errors": sum(r["errors"] for r in rs),
             "generated_tokens": first["generated_tokens"],
+            "replies": first["n_replies"],
+            "mean_reply_tokens": (round(first["generated_tokens"] / first["n_replies"], 2)
+                                  if first["n_replies"] else None),
+            "ms_per_generated_token": spread(
+                [1000 * r["eval_s"] / r["generated_tokens"] for r in rs])
+            if all(r["generated_tokens"] for r in rs) else None,
             "trials_same_replies_as_base": same_replies,
             "trials_same_answers_as_base": same_answers,
             "repeats_identical": all(r["replies"] == first["replies"]
@@ -178,7 +185,7 @@ def summarize_mode(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
             "side_effects": [r["side_effects"] for r in rs if r["side_effects"]],
             "runs": [{k: r[k] for k in ("run_dir", "eval_s", "wall_s", "other_s", "cpu_s",
                                         "peak_rss_mb", "trials", "errors", "generated_tokens",
-                                        "batch_size", "threads")} for r in rs],
+                                        "n_replies", "batch_size", "threads")} for r in rs],
         }
         if arm != "base":
             per = [r["eval_s"] / b["eval_s"] for r, b in zip(rs, base, strict=True)]
@@ -191,6 +198,16 @@ def summarize_mode(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
                 entry["ratio_per_generated_token"] = C.ratio(
                     ev["median"] / first["generated_tokens"],
                     base_eval["median"] / base[0]["generated_tokens"])
+                spt = entry["ms_per_generated_token"]
+                bspt = out["arms"]["base"].get("ms_per_generated_token")
+                if spt and bspt:
+                    # median over repeats of (eval s / generated tokens), arm over base
+                    entry["ratio_of_median_ms_per_generated_token"] = C.ratio(
+                        spt["median"], bspt["median"])
+                    entry["per_repeat_ratios_per_generated_token"] = [
+                        round((r["eval_s"] / r["generated_tokens"])
+                              / (b["eval_s"] / b["generated_tokens"]), 3)
+                        for r, b in zip(rs, base, strict=True)]
             if arm == "lqcd":
                 entry["cpu_ratio_whole_process"] = C.ratio(cpu_median(rs), cpu_median(base))
             entry["met"] = bool(entry["ratio_of_medians"] is not None
@@ -221,11 +238,17 @@ def markdown(data: dict[str, Any]) -> str:
                          (f"{a['trials_same_replies_as_base']}/{a['trials']}"
                           if mode == "generate" else ""),
                          a["generated_tokens"] if mode == "generate" else "",
+                         a["mean_reply_tokens"] if mode == "generate" else "",
+                         (f"{a['ms_per_generated_token']['median']:.2f}"
+                          if mode == "generate" and a.get("ms_per_generated_token") else ""),
+                         (f"{a['ratio_of_median_ms_per_generated_token']}x"
+                          if a.get("ratio_of_median_ms_per_generated_token") else ""),
                          a["other_s"]["median"], a["cpu_s_median"], a["peak_rss_mb"]])
     md += C.md_table(rows, ["scoring", "arm", "eval s (median)", "min-max", "spread",
                             "ratio to base", "per-repeat ratios", "trials",
                             "same answers as base", "same replies as base", "generated tokens",
-                            "other s", "CPU s", "peak RSS MB"])
+                            "mean reply tokens", "eval ms per generated token",
+                            "per-token ratio to base", "other s", "CPU s", "peak RSS MB"])
     md += "\n\n"
     lines = []
     for mode, m in data["modes"].items():
@@ -239,10 +262,16 @@ def markdown(data: dict[str, Any]) -> str:
             + ("" if m["no_errors"] else " (some trials errored)") + "."
             + (f" Whole-process CPU seconds lqcd/base: {q['cpu_ratio_whole_process']}x."
                if q.get("cpu_ratio_whole_process") else "")
-            + "".join(f" The {arm} run's replies have "
+            + "".join(f" The {arm} runs' replies have "
                       f"{m['arms'][arm]['generated_tokens_over_base']}x "
-                      f"base's generated tokens ({m['arms'][arm]['ratio_per_generated_token']}x "
-                      "base's eval s per generated token)."
+                      f"base's generated tokens (mean {m['arms'][arm]['mean_reply_tokens']} vs "
+                      f"{m['arms']['base']['mean_reply_tokens']} tokens per reply); cost per "
+                      f"generated token {arm}/base "
+                      f"**{m['arms'][arm].get('ratio_of_median_ms_per_generated_token')}x** "
+                      f"(per repeat: "
+                      + ", ".join(f"{x:.3f}" for x in
+                                  m['arms'][arm].get('per_repeat_ratios_per_generated_token', []))
+                      + ")."
                       for arm in ("steered", "lqcd")
                       if m["arms"][arm].get("generated_tokens_over_base") is not None)
             + ("" if all(m["arms"][a]["repeats_identical"] for a in ARMS)
@@ -253,7 +282,7 @@ def markdown(data: dict[str, Any]) -> str:
     vec = data["vector"]
     md += (f"\n\n{n_rep} repeat{'s' if n_rep != 1 else ''} of every (scoring, arm), arms "
            "alternating in a Latin-square "
-           "order; eval s is results.json `wall_seconds` (trial loop and metrics, after model "
+           "order; eval s is results.json `wall_seconds` (the trial loop, after model "
            "loading, before the steered run's side-effects pass and the report), the value is the "
            "median, spread = (max - min) / median, and the ratio is of the medians; per-repeat "
            "ratios divide run k of an arm by run k of base. Other s = process wall - eval s "
@@ -263,7 +292,11 @@ def markdown(data: dict[str, Any]) -> str:
            "time to other load on the machine. Same answers / replies = trials whose every "
            "scored answer / "
            "generated reply equals base's (first repeat of each); generated tokens = all "
-           "replies re-tokenized.")
+           "replies re-tokenized; eval ms per generated token = median over the repeats of eval "
+           "s / generated tokens, and its ratio to base's is the cost per generated token (a "
+           "steered or contrastive model writes replies of another length, which changes the "
+           "per-run ratio by itself; `choice` scoring generates nothing, so its per-run ratio is "
+           "the cost).")
     if slow:
         md += (f" The steered runs' own in-process slowdown on the benign prompts "
                f"(`side_effects.slowdown`; each batch runs unmodified, then modified): "
@@ -325,12 +358,11 @@ def main() -> None:
                                   args.beta)
                 cmd = [*sycolab_cmd(), *common, "--scoring", scoring, *flags,
                        "--out", str(run_dir)]
-                commands[f"{scoring}/{arm}"] = "sycolab " + " ".join(
-                    [*common, "--scoring", scoring, *flags])
                 log = runs_root / f"{scoring}-{arm}-r{rep + 1}.log"
                 print(f"[bench] {scoring} {arm} repeat {rep + 1}/{args.repeats} ...", flush=True)
                 proc = C.run_measured(cmd, log=log)
                 C.check(proc, log)
+                commands.setdefault(f"{scoring}/{arm}", proc["command"])
                 rec = read_run(run_dir, proc, count_tokens)
                 print(f"[bench]   eval {rec['eval_s']:.2f} s, wall {rec['wall_s']:.1f} s, "
                       f"{rec['trials']} trials", flush=True)

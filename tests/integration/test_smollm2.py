@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib.util
 import time
-from typing import Any
 
 import pytest
 
@@ -69,31 +68,3 @@ def test_choice_prefers_correct_answer(backend: HFBackend) -> None:
     print(f"[smollm2] choice scores: {scores}")
     for s in map(known, scores):
         assert s[0] == max(s)
-
-
-def test_speed_batch_8(backend: Any) -> None:
-    questions = [
-        f"Is {n} a prime number? Answer (A) yes or (B) no, and explain briefly." for n in range(8)
-    ]
-    creqs = [ChoiceRequest(chat(q), ("(A)", "(B)")) for q in questions]
-    backend.score(creqs[:1])  # warm-up
-    n_tokens = 0
-    for r in creqs:
-        ctx, conts = backend.encode_choice(r)
-        n_tokens += len(ctx) + sum(len(c) for c in conts)
-    start = time.perf_counter()
-    backend.score(creqs)
-    dt = time.perf_counter() - start
-    print(
-        f"[smollm2] choice scoring, batch 8: {n_tokens} tokens in {dt:.2f} s = "
-        f"{n_tokens / dt:.0f} forward tokens/s"
-    )
-    greqs = [GenerateRequest(chat(f"What is {n + 3} + {2 * n + 5}?"), 16) for n in range(8)]
-    start = time.perf_counter()
-    outs = backend.generate(greqs)
-    dt = time.perf_counter() - start
-    new = sum(len(backend.tokenizer.encode(o, add_special_tokens=False)) for o in outs)
-    print(
-        f"[smollm2] generation, batch 8 x 16 new tokens: {dt:.2f} s, {new} tokens kept = "
-        f"{new / dt:.0f} new tokens/s ({8 * 16 / dt:.0f} decode slots/s)"
-    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -125,7 +126,12 @@ def load_hf_backend(
 
         apath = check_adapter_folder(adapter)
         try:
-            model = PeftModel.from_pretrained(model, str(apath), local_files_only=True)
+            with warnings.catch_warnings():
+                # peft asks a transformers 5 model a deprecated question while loading; the
+                # answer is unchanged, so the warning is noise for our users
+                warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*",
+                                        category=FutureWarning)
+                model = PeftModel.from_pretrained(model, str(apath), local_files_only=True)
         except Exception as exc:
             raise UserInputError(
                 f"cannot load the adapter: {first_line(exc)}",

@@ -165,3 +165,27 @@ def test_default_kts_prompts_do_not_overlap_the_side_effect_prompts() -> None:
     for half in (default_half, KTS_HALF):
         assert not set(load_benign().half(half).prompt_keys()) & measured
     assert set(load_benign().half("measure").prompt_keys()) == measured
+
+
+def test_block_for_lqcd_has_rewording_accuracy_and_old_blocks_are_measured_again(
+        tmp_path: Path) -> None:
+    from sycolab.evaluation.interventions import Interventions
+    from sycolab.evaluation.side_effect_report import SIDE_EFFECTS_LINES, side_effects
+
+    plain, _, _ = _toy(tmp_path)
+    acc = {"value": 0.5, "ci_low": 0.1, "ci_high": 0.9, "n": 4}
+    results = {"groups": [{"suite": "facts", "protocol": "aside",
+                           "metrics": {"accuracy_final": acc}},
+                          {"suite": "facts", "protocol": "pushback",
+                           "metrics": {"accuracy_final": acc}}]}
+    iv = Interventions(lqcd=(1.0, 0.1))
+    (tmp_path / SIDE_EFFECTS_LINES).write_text("{}\n")
+    old = {"kl": {"value": 1.0}, "kl_last": {"value": 1.0}}  # before kl_reply: measured again
+    block = side_effects(plain, iv, None, results, tmp_path, old, progress=False)
+    assert block is not None and block["kl"] is None and block["kl_reply"]["n"] == 82
+    assert block["rewording_accuracy"] == [{"suite": "facts", "protocol": "aside", **acc}]
+    assert block["benign"]["half"] == "measure"
+    assert len((tmp_path / SIDE_EFFECTS_LINES).read_text().splitlines()) == 82
+    again = side_effects(plain, iv, None, {"groups": []}, tmp_path, block, progress=False)
+    assert again is not None and again["kl_reply"] == block["kl_reply"]  # reused
+    assert again["rewording_accuracy"] == []

@@ -33,15 +33,22 @@ def train_command(
     norm_fraction: Annotated[float, typer.Option(
         help="direction norm as a fraction of the layer's mean residual norm")] = 0.25,
     layers: Annotated[list[int] | None, typer.Option(help="steered layers")] = None,
-    per_suite: Annotated[int, typer.Option(help="neutral suite prompts per suite")] = 8,
+    benign: Annotated[Path | None, typer.Option(
+        help="benign prompts file (default: the built-in benign-v2 set)")] = None,
+    benign_half: Annotated[str, typer.Option(
+        help="half of the benign set to train on: train | measure | all (the side-effect pass "
+             "measures on 'measure' and refuses adapters trained on it)")] = "train",
+    per_suite: Annotated[int, typer.Option(
+        help="also train on the neutral prompts of this many train-split items per suite")] = 0,
     seed: Annotated[int, typer.Option(help="seed")] = 0,
     device: Annotated[str, typer.Option(help="cpu | cuda | auto")] = "auto",
 ) -> None:
-    """Train a LoRA adapter with KL(steered + adapter || original) on benign prompts."""
+    """Train a LoRA adapter with KL(steered + adapter || original) on benign prompts (the
+    built-in set's "train" half by default)."""
 
     def go() -> dict[str, Any]:
         from sycolab.engine.loading import load_hf_backend
-        from sycolab.evaluation.benign import benign_set
+        from sycolab.evaluation.benign import load_benign, suite_neutral_prompts
         from sycolab.mitigations.kts import KTSConfig, train_kts
 
         cfg = KTSConfig(steps=steps, batch_size=batch_size, lr=lr, steer_prob=steer_prob,
@@ -49,10 +56,14 @@ def train_command(
         for path in vector or []:  # before the model loads, naming this command's flag
             if not Path(path).expanduser().is_file():
                 raise UserInputError("no such file", param="vector", value=path)
-        benign = benign_set(per_suite=per_suite)
+        chosen = load_benign(benign).half(benign_half)
+        prompts = list(chosen.prompts)
+        described = chosen.describe()
+        if per_suite > 0:
+            prompts += suite_neutral_prompts(per_suite=per_suite)
+            described["suite_prompts_per_suite"] = per_suite
         backend = load_hf_backend(model, device=device, dtype="float32")
-        return train_kts(backend, list(benign.prompts), out, cfg, vectors=vector or [],
-                         benign=benign.describe())
+        return train_kts(backend, prompts, out, cfg, vectors=vector or [], benign=described)
 
     meta = run_guarded(go)
     typer.echo(json.dumps({k: meta[k] for k in ("seconds", "layers", "steered_kl_first_quarter",

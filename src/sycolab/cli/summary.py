@@ -41,11 +41,15 @@ def print_summary(result: Any) -> None:
                       f"{row['metric']} ↓", f"{row['value']:.3f}", fmt_ci(row), str(row["n"]))
     console.print(table)
     side = res.get("side_effects") or {}
-    if side.get("kl"):
-        kl = side["kl"]
-        console.print(f"side effects on {side['benign']['size']} benign prompts: "
-                      f"KL(modified || unmodified) {kl['value']:.4f} {fmt_ci(kl)} ↓, "
-                      f"slowdown {side['slowdown']:.2f}x")
+    shown = [(label, side[key]) for key, label in (("kl_reply", "at reply positions"),
+                                                    ("kl", "at prompt positions"))
+             if isinstance(side.get(key), dict) and side[key].get("value") is not None]
+    if shown:
+        parts = [f"{label} {m['value']:.4f} {fmt_ci(m)} ↓" for label, m in shown]
+        if side.get("slowdown") is not None:
+            parts.append(f"slowdown {side['slowdown']:.2f}x")
+        console.print(f"side effects on {side['benign']['size']} benign prompts, "
+                      f"KL(modified || unmodified): {', '.join(parts)}")
     for group in res.get("groups", []):
         counts = group.get("status_counts")
         if counts and any(set(step) - {"answered"} for step in counts):

@@ -56,7 +56,9 @@ _ALL = (
     Metric("survival", HIGHER, "eligible trials that reached step t"),
     Metric("letter_bias", LOWER, "trials without error with a final letter",
            shown="↓ lower is better (chance = 1/options)"),
-    Metric("kl", LOWER, "benign prompts"),
+    Metric("kl", LOWER, "benign prompts (prompt positions)"),
+    Metric("kl_reply", LOWER, "benign prompts (positions of each prompt's reference reply)"),
+    Metric("kl_last", LOWER, "benign prompts (first reply position)"),
     Metric("neutral_accuracy", HIGHER, "neutral-prompt items with a gold answer"),
     Metric("slowdown", LOWER, "benign prompts, timed with and without the intervention"),
     # comparison indicators (paired runs)

@@ -24,7 +24,11 @@ from sycolab.evaluation.interventions import refuse_trained_items, resolve_inter
 from sycolab.evaluation.judge import Judge, load_judge
 from sycolab.evaluation.plan import build_plan
 from sycolab.evaluation.runner import Runner
-from sycolab.evaluation.side_effect_report import previous_side_effects, side_effects
+from sycolab.evaluation.side_effect_report import (
+    previous_side_effects,
+    refuse_benign_overlap,
+    side_effects,
+)
 from sycolab.runs.config_hash import config_hash
 from sycolab.runs.folder import RunFolder, check_out_dir
 
@@ -170,6 +174,7 @@ def evaluate(
     loaded = _load_suites(suite)
     build_plan(loaded, protocol, **plan_kw)  # validate all input before loading a model
     check_out_dir(Path(out) if out is not None else Path("runs"))
+    refuse_benign_overlap(adapter)  # side effects come after the trials: refuse before them
     if backend is None:
         backend = load_backend(model, adapter=adapter, device=device, dtype=dtype,
                                batch_size=batch, tokenizer=tokenizer, steering=iv.steering,

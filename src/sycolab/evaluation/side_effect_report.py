@@ -1,4 +1,9 @@
-"""The `side_effects` block of results.json for runs with an intervention (README, "Metrics")."""
+"""The `side_effects` block of results.json for runs with an intervention (README, "Metrics").
+
+Measured on the "measure" half of the built-in benign set (`sycolab.evaluation.benign`); KTS
+adapters train on the other half and record the keys of the prompts they trained on, and a run
+whose adapter trained on any prompt measured here exits 2 (`refuse_benign_overlap`).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,16 @@ import json
 from pathlib import Path
 from typing import Any
 
+from sycolab.core.errors import flag_error
 from sycolab.engine.base import Backend
 from sycolab.engine.local_model import LocalModel
-from sycolab.evaluation.interventions import Interventions
+from sycolab.evaluation.benign import BenignSet, load_benign
+from sycolab.evaluation.interventions import TRAINING_RECORD, Interventions
 from sycolab.runs.jsonio import dumps
 
 SIDE_EFFECTS_LINES = "side_effects.jsonl"
+MEASURE_HALF = "measure"
+KTS_RECORD = "kts.json"
 
 
 def neutral_accuracy(results: dict[str, Any]) -> list[dict[str, Any]]:
@@ -24,40 +33,97 @@ def neutral_accuracy(results: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def rewording_accuracy(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """`accuracy_final` of each `aside` group (the question plus a remark with no opinion, whose
+    second step LQCD contrasts with the neutral one), one entry per suite."""
+    out = []
+    for g in results.get("groups", []):
+        m = g.get("metrics", {}).get("accuracy_final")
+        if g.get("protocol") == "aside" and m:
+            out.append({"suite": g["suite"], "protocol": "aside", **m})
+    return out
+
+
+def benign_training_keys(adapter: str | Path) -> set[str]:
+    """`Prompt.key()`s of the benign prompts an adapter folder records it was trained on (KTS
+    writes them to `kts.json` and `sycolab_training.json`); empty when it records none."""
+    folder = Path(adapter)
+    keys: set[str] = set()
+    for name, field in ((KTS_RECORD, "benign"), (TRAINING_RECORD, None)):
+        path = folder / name
+        if not path.is_file():
+            continue
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        record = data.get(field) if field else data
+        if isinstance(record, dict):
+            found = record.get("prompt_keys") or record.get("benign_prompt_keys") or []
+            keys |= {str(k) for k in found if isinstance(k, str)}
+    return keys
+
+
+def measure_set() -> BenignSet:
+    """The benign prompts side effects are measured on: the built-in set's "measure" half."""
+    return load_benign().half(MEASURE_HALF)
+
+
+def refuse_benign_overlap(adapter: str | None, benign: BenignSet | None = None) -> None:
+    """Exit 2 (`UserInputError` naming --adapter) when the adapter trained on any benign prompt
+    the side-effect pass measures: its KL would be reported in-sample."""
+    if not adapter:
+        return
+    trained = benign_training_keys(adapter)
+    if not trained:
+        return
+    benign = benign or measure_set()
+    overlap = [k for k in benign.prompt_keys() if k in trained]
+    if overlap:
+        raise flag_error("--adapter", (
+            f"was trained on {len(overlap)} of the {benign.size} benign prompts the side-effect "
+            f"pass measures ({benign.name}); retrain it on the other half "
+            "(sycolab kts train --benign-half train)"), adapter)
+
+
 def side_effects(
     backend: Backend, iv: Interventions, adapter: str | None, results: dict[str, Any],
     run_dir: Path, previous: dict[str, Any] | None, *, progress: bool | None = None,
 ) -> dict[str, Any] | None:
     """Side effects of the run's interventions, or None for an unmodified model.
 
-    KL and slowdown compare the modified model with itself unmodified (steering off, adapter
-    disabled) on the built-in benign set; they are measured where the backend can switch its
-    modification off (local models with steering or an adapter). Prompt presets and LQCD change
-    the input or the decoding rule rather than the model, so their KL is not defined here and is
-    null; their cost shows in `neutral_accuracy` and in the paired comparison with a base run.
-    `progress`: the bar over the benign prompts (None: `phase_progress`'s default).
+    KL compares the modified model with itself unmodified (steering off, adapter disabled, plain
+    prompt, plain decoding) on the measure half of the benign set, at the positions of each
+    prompt's reference reply (`kl_reply`, `kl_last`) and, where the input is the same, at the
+    prompt's positions (`kl`); see `sycolab.evaluation.side_effects`. Local models only; for
+    other backends the block has neutral accuracy and a note. A previous pass's block is reused
+    when it has `kl_reply` (older blocks are measured again). `progress`: the bar over the
+    benign prompts (None: `phase_progress`'s default).
     """
     if not iv.active and not adapter:
         return None
     block: dict[str, Any] = {"neutral_accuracy": neutral_accuracy(results), "kl": None,
-                             "slowdown": None, "benign": None}
-    measurable = isinstance(backend, LocalModel) and (iv.steering is not None or adapter)
-    if not measurable:
-        block["note"] = ("kl and slowdown are measured for steering and adapters on local "
-                         "models; this run's interventions change the prompt or the decoding")
+                             "kl_reply": None, "kl_last": None, "slowdown": None,
+                             "benign": None}
+    if iv.lqcd is not None:
+        block["rewording_accuracy"] = rewording_accuracy(results)
+    if not isinstance(backend, LocalModel):
+        block["note"] = ("kl and slowdown are measured on local models (smollm2, hf:), where "
+                         "the unmodified model's distributions are at hand")
         return block
+    benign = measure_set()
+    refuse_benign_overlap(adapter, benign)
     lines = run_dir / SIDE_EFFECTS_LINES
-    if previous and previous.get("kl") is not None and lines.exists():
-        return {**previous, "neutral_accuracy": block["neutral_accuracy"]}  # measured before
-    from sycolab.evaluation.benign import benign_set
+    if previous and previous.get("kl_reply") is not None and lines.exists():
+        return {**previous, **{k: v for k, v in block.items() if k.endswith("_accuracy")}}
     from sycolab.evaluation.side_effects import measure_side_effects, phase_progress
 
-    benign = benign_set()
-    prompts = list(benign.prompts)
-    with phase_progress("side effects: benign prompts", len(prompts), enabled=progress,
+    with phase_progress("side effects: benign prompts", benign.size, enabled=progress,
                         unit="prompts") as advance:
-        summary, per_prompt = measure_side_effects(backend, prompts, benign=benign.describe(),
-                                                   progress=advance)
+        summary, per_prompt = measure_side_effects(
+            backend, list(benign.prompts), replies=benign.replies,
+            leading=benign.leading_prompts, lqcd=iv.lqcd, preset=iv.preset,
+            benign=benign.describe(), progress=advance)
     tmp = lines.with_suffix(".tmp")
     tmp.write_text("".join(dumps(row) + "\n" for row in per_prompt))
     tmp.replace(lines)

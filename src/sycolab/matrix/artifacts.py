@@ -2,7 +2,7 @@
 
 An artifact lives in `artifacts/<name>-<key>/`, where the key hashes the model, the artifact's
 spec, the seed and the artifacts it depends on; a finished one (marked `DONE`) is reused.
-Everything trains on the train split only.
+Everything trains on the train split only; KTS adapters on the "train" half of the benign set.
 """
 
 from __future__ import annotations
@@ -15,11 +15,16 @@ from sycolab.core.selection import select_items
 from sycolab.matrix.config import FinetuneSpec, KTSSpec, MatrixConfig, VectorSpec
 
 DONE = "DONE"
+KTS_HALF = "train"  # side effects are measured on the other half ("measure")
 
 
 def artifact_key(config: MatrixConfig, name: str, built: dict[str, str]) -> str:
     spec = config.artifacts[name]
-    deps = [built.get(spec.vector)] if isinstance(spec, KTSSpec) else []
+    deps: list[str | None] = []
+    if isinstance(spec, KTSSpec):  # KTS also depends on the benign prompts it trains on
+        from sycolab.evaluation.benign import load_benign
+
+        deps = [built.get(spec.vector), load_benign().half(KTS_HALF).content_hash]
     blob = json.dumps([config.model, config.artifact_kinds[name], spec.model_dump(mode="json"),
                        config.seed, deps], sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:12]
@@ -45,10 +50,10 @@ def build_artifact(config: MatrixConfig, name: str, root: Path, built: dict[str,
         vector = train_vector(load_backend(config.model), items, spec.layers, seed=config.seed)
         vector.save(result)
     elif isinstance(spec, KTSSpec):
-        from sycolab.evaluation.benign import benign_set
+        from sycolab.evaluation.benign import load_benign
         from sycolab.mitigations.kts import KTSConfig, train_kts
 
-        benign = benign_set()
+        benign = load_benign().half(KTS_HALF)
         train_kts(load_backend(config.model), list(benign.prompts), result,
                   KTSConfig(steps=spec.steps, seed=config.seed), vectors=[built[spec.vector]],
                   benign=benign.describe())

@@ -8,7 +8,9 @@ layer's mean residual-stream norm and a strength c ~ U[-strength, strength]. Los
 model with adapter || original model without adapter, unsteered), summed over the vocabulary, at
 the last `kl_positions` positions of each benign prompt, with the reference log-probabilities
 computed once and cached. The output folder is a peft adapter usable as
-``--adapter DIR --steer FILE``, plus ``kts.json``.
+``--adapter DIR --steer FILE``, plus ``kts.json`` and ``sycolab_training.json``, which record the
+`Prompt.key()` (sha256-based) of every training prompt: the side-effect pass refuses an adapter
+trained on the benign prompts it measures (callers train on the benign set's "train" half).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from sycolab.engine.base import Backend, Prompt
 from sycolab.engine.local_model import LocalModel, require_local
 from sycolab.engine.padding import padded_batch
 from sycolab.engine.steering_hooks import ResidualSteerer, middle_third, read_steering_file
+from sycolab.evaluation.interventions import TRAINING_RECORD
 
 logger = logging.getLogger(__name__)
 
@@ -179,6 +182,7 @@ def train_kts(
     out_dir.mkdir(parents=True, exist_ok=True)
     peft_model.save_pretrained(str(out_dir))
     half = max(1, len(steered_losses) // 4)
+    keys = sorted({p.key() for p in prompts})
     meta = {
         "method": "kl-then-steer",
         "model": backend.spec,
@@ -187,11 +191,14 @@ def train_kts(
         "layers": layers,
         "mean_residual_norm": {str(k2): v for k2, v in mean_norm.items()},
         "pool": {"n_random": cfg.n_random, "vectors": [str(v) for v in vectors]},
-        "benign": benign if benign is not None else {"size": len(prompts)},
+        "benign": {**(benign if benign is not None else {"size": len(prompts)}),
+                   "prompt_keys": keys},
         "seconds": time.perf_counter() - started,
         "steered_kl_first_quarter": (sum(steered_losses[:half]) / half) if steered_losses else None,
         "steered_kl_last_quarter": (sum(steered_losses[-half:]) / half) if steered_losses else None,
         "kl_positions": "last kl_positions positions of each prompt",
     }
     (out_dir / "kts.json").write_text(json.dumps(meta, indent=2))
+    record = {"method": "kl-then-steer", "pairing_keys": [], "benign": meta["benign"]}
+    (out_dir / TRAINING_RECORD).write_text(json.dumps(record, indent=2) + "\n")
     return meta

@@ -128,6 +128,13 @@ def _p_span(p: float, src: str) -> str:
     return f'<span class="v" data-src="{esc(src)}">{fmt_p(p)}</span>'
 
 
+def _side_kl_key(side: dict[str, Any]) -> str:
+    """The KL a side-effects block is compared by: `kl_reply` (every method, the same
+    positions), or `kl` for blocks written before it existed."""
+    reply = side.get("kl_reply")
+    return "kl_reply" if isinstance(reply, dict) and reply.get("value") is not None else "kl"
+
+
 def _tradeoff_series(cmp: dict[str, Any], x_kind: str) -> list[Series]:
     """Per non-reference run: one point per group; y = reduction of regression_rate (reference
     minus run, so up is better); x = neutral (baseline) accuracy drop or the run's KL."""
@@ -139,7 +146,9 @@ def _tradeoff_series(cmp: dict[str, Any], x_kind: str) -> list[Series]:
     for j, pair in enumerate(cmp["paired"]):
         k = pair["run"]
         run_index = _group_index(runs[k]["results"])
-        kl = ((runs[k]["results"].get("side_effects") or {}).get("kl") or {})
+        side = runs[k]["results"].get("side_effects") or {}
+        kl_key = _side_kl_key(side)
+        kl = side.get(kl_key) or {}
         pts = []
         for gi, g in enumerate(pair["result"]["groups"]):
             rate = g["rates"].get(TRADEOFF_METRIC) or {}
@@ -158,8 +167,8 @@ def _tradeoff_series(cmp: dict[str, Any], x_kind: str) -> list[Series]:
                 if not isinstance(kl, dict) or kl.get("value") is None:
                     continue
                 x, x_lo, x_hi = kl["value"], kl.get("ci_low"), kl.get("ci_high")
-                head += f"; KL {fmt(x)}"
-                srcs.append(ptr("runs", k, "results", "side_effects", "kl", "value"))
+                head += f"; {'KL at reply positions' if kl_key == 'kl_reply' else 'KL'} {fmt(x)}"
+                srcs.append(ptr("runs", k, "results", "side_effects", kl_key, "value"))
             else:
                 if key not in ref_index or key not in run_index:
                     continue
@@ -191,7 +200,9 @@ def _tradeoff(cmp: dict[str, Any]) -> str:
     for kind, title, x_label, aria in (
         ("accuracy", "sycophancy reduction vs neutral accuracy drop",
          "neutral (baseline) accuracy drop: reference − run", "trade-off, accuracy"),
-        ("kl", "sycophancy reduction vs KL on benign prompts", "KL(modified || unmodified)",
+        ("kl", "sycophancy reduction vs KL on benign prompts",
+         "KL(modified || unmodified) at reference-reply positions (prompt positions for runs "
+         "from before kl_reply)",
          "trade-off, KL"),
     ):
         series = _tradeoff_series(cmp, kind)

@@ -378,8 +378,9 @@ def side_effects_section(side: Any, path: str) -> str:
         return ""
     return (
         '<section id="side-effects" data-origin="results"><h2>Side effects</h2><p class="sub">'
-        "What the intervention costs on benign prompts: KL from the unmodified model, neutral "
-        "accuracy, slowdown.</p>"
+        "What the intervention costs on benign prompts: KL from the unmodified model at the "
+        "positions of a fixed reference reply (kl_reply), at its first position (kl_last) and "
+        "at the prompt's positions (kl), neutral accuracy, slowdown.</p>"
         f"{side_effects_table(side, path)}</section>"
     )
 

@@ -381,10 +381,9 @@ class HFBackend(Backend):
         if self._kv_keyword is None:
             import inspect
 
-            # a peft wrapper's forward takes **kwargs: ask the model it passes them to
-            inner = getattr(self.model, "get_base_model", None)
-            target = inner() if callable(inner) else self.model
-            params = inspect.signature(target.forward).parameters
+            inner = getattr(self.model, "get_base_model", None)  # peft's forward takes **kwargs
+            params = inspect.signature((inner() if callable(inner) else self.model).forward
+                                       ).parameters
             self._kv_keyword = "cache" if "cache" in params else "past_key_values"
         return self._kv_keyword
 

@@ -419,8 +419,10 @@ def summarize(dest: Path = BENCH / "results.md") -> str:
                 f"transformers {m.get('transformers')}, float32, "
                 f"{m.get('threads')} torch thread(s) for every tool. Each benchmark is one "
                 "command; `bash benchmarks/run_all.sh` runs them all and rebuilds this file. "
-                "The machine was shared with other work: the load average at the start and end "
-                "of each benchmark is listed, and ratios compare runs made minutes apart.")
+                "Nothing else should run meanwhile: the load average (1 min) at the start and "
+                "end of each benchmark is listed (a benchmark's own threads count in it; the "
+                "first row starts from an idle machine), and ratios compare runs made minutes "
+                "apart.")
     env = f"SYCOLAB_BENCH_THREADS={m.get('threads')} " if m.get("threads") != os.cpu_count() else ""
     when = [[n, d["date"], f"`{env}{d.get('command', 'python benchmarks/bench_' + n + '.py')}`",
              d["machine"].get("loadavg_start", ["?"])[0],

@@ -19,17 +19,16 @@ VEC is trained once beforehand with the README's command (`sycolab steer train -
 from the train split, so evaluation does not refuse the vector's training items.
 
 Evaluation time = results.json `wall_seconds`: the trial loop (`run_pending`), after model loading
-and before the steered run's side-effects pass (KL on 80 benign prompts) and the report. The rest
-of each process's wall time is reported as other s. Each (scoring, arm) runs --repeats times; the
-arms alternate in a Latin-square order (base, steered, lqcd; steered, lqcd, base; ...) so slow
+and before the side-effects pass of steered and LQCD runs (82 benign prompts) and the report. The
+rest of each process's wall time is reported as other s. Each (scoring, arm) runs --repeats times;
+the arms alternate in a Latin-square order (base, steered, lqcd; steered, lqcd, base; ...) so slow
 drift of the machine's load hits every arm alike. Reported: the median evaluation seconds of each
 arm with its min-max, the ratios of medians steered/base and lqcd/base against the targets, the
-per-repeat ratios (run k of an arm over run k of base), trial counts and trial keys (they must
-match across every run), replies identical to base, generated tokens (replies re-tokenized; a
-different reply length changes generation time), whole-process CPU seconds (steadier than wall
-time on a shared machine), peak RSS, and the steered run's own in-process slowdown on the benign
-prompts (`side_effects.slowdown`).
-"""
+per-repeat ratios (run k of an arm over run k of base), trial counts and trial keys (they must match
+across every run), replies identical to base, generated tokens (replies re-tokenized; a different
+reply length changes generation time), whole-process CPU seconds (steadier than wall time on a
+shared machine), peak RSS, and the steered run's own in-process slowdown on the benign prompts
+(`side_effects.slowdown`). """
 
 from __future__ import annotations
 
@@ -286,10 +285,11 @@ def markdown(data: dict[str, Any]) -> str:
            "loading, before the steered run's side-effects pass and the report), the value is the "
            "median, spread = (max - min) / median, and the ratio is of the medians; per-repeat "
            "ratios divide run k of an arm by run k of base. Other s = process wall - eval s "
-           "(imports, model load, planning, report; for steered runs also the KL pass on 80 "
-           "benign prompts). CPU s = user + system seconds of the whole process (median; "
-           "loading included, and for steered runs the KL pass too): less sensitive than wall "
-           "time to other load on the machine. Same answers / replies = trials whose every "
+           "(imports, model load, planning, report; for steered and LQCD runs also the "
+           "side-effect pass on the 82 measure prompts of the benign set). CPU s = user + "
+           "system seconds of the whole process (median; loading included, and for steered "
+           "and LQCD runs the side-effect pass too): less sensitive than wall time to other "
+           "load on the machine. Same answers / replies = trials whose every "
            "scored answer / "
            "generated reply equals base's (first repeat of each); generated tokens = all "
            "replies re-tokenized; eval ms per generated token = median over the repeats of eval "

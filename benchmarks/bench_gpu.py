@@ -183,7 +183,9 @@ def main() -> None:
     if lm_skip:
         print(f"[bench] lm-eval comparison skipped: {lm_skip}", flush=True)
     work = C.fresh_dir(C.OUT / f"{name}_runs")
-    task_dir, _ = bench_lm_eval.write_task(args.limit, C.OUT / f"{name}_lm_eval_task")
+    # the task YAML comes from lm-eval's own install: only where the comparison runs
+    task_dir = (bench_lm_eval.write_task(args.limit, C.OUT / f"{name}_lm_eval_task")[0]
+                if py else None)
     tokens = bench_lm_eval.workload_tokens(folder, args.limit)
     dev = ["--device", args.device, "--dtype", args.dtype]
 
@@ -194,7 +196,7 @@ def main() -> None:
         return sycolab_run(cli, work, f"sycolab-choice.r{rep + 1}")
 
     def peer_choice(rep: int) -> dict[str, Any]:
-        assert py is not None
+        assert py is not None and task_dir is not None
         raw = work / f"lm_eval_raw.r{rep + 1}.json"
         marks = work / f"lm_eval.r{rep + 1}.marks.json"
         cmd = bench_lm_eval.lm_eval_driver_cmd(py, folder, task_dir, batch, raw, marks,

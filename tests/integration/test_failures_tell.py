@@ -105,7 +105,7 @@ def test_wrong_key_model_or_url_stop_before_any_run_folder(tmp_path: Path) -> No
 # 3. every finished trial survives Ctrl-C -------------------------------------------------------
 def test_sigint_keeps_finished_trials_and_resume_adds_the_rest(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    args = ["eval", "--model", "mock:sycophant?delay=0.003", "--suite", "arithmetic",
+    args = ["eval", "--model", "mock:sycophant?delay=0.01", "--suite", "arithmetic",
             "--protocol", "pushback", "--protocol", "reask", "--limit", "200", "--out", str(out),
             "--no-progress"]
     proc = subprocess.Popen([*SYCOLAB, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -116,6 +116,7 @@ def test_sigint_keeps_finished_trials_and_resume_adds_the_rest(tmp_path: Path) -
         if samples.exists() and len(samples.read_bytes().splitlines()) >= 40:
             break
         time.sleep(0.02)
+    assert proc.poll() is None, "the run finished before the test could interrupt it"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err

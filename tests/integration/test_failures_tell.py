@@ -108,8 +108,11 @@ def test_sigint_keeps_finished_trials_and_resume_adds_the_rest(tmp_path: Path) -
     args = ["eval", "--model", "mock:sycophant?delay=0.01", "--suite", "arithmetic",
             "--protocol", "pushback", "--protocol", "reask", "--limit", "200", "--out", str(out),
             "--no-progress"]
+    # Ctrl-C as in a terminal: a runner started in the background (nohup, `cmd &` without job
+    # control) passes SIGINT on as ignored, and Python then installs no KeyboardInterrupt handler
     proc = subprocess.Popen([*SYCOLAB, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True)
+                            text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     samples = out / "samples.jsonl"
     deadline = time.time() + 120
     while time.time() < deadline:

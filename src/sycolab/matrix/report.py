@@ -3,6 +3,7 @@ neutral-accuracy drop, and against the KL at reply positions), and the tables of
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +19,11 @@ def _agreement_tests(table: dict[str, Any]) -> dict[tuple[str, str, str], dict[s
             if t["reference"] == "base" and t["metric"] == "agreement_rate"}
 
 
-def _pareto(table: dict[str, Any]) -> str:
-    """One point per arm and group: agreement reduction vs base (x) against neutral-accuracy
-    drop vs base (y); both with their paired 95% intervals where known."""
-    base = next(a for a in table["arms"] if a["arm"] == "base")
-    base_acc = {(g["suite"], g["protocol"]): (g["accuracy_baseline"] or {}).get("value")
-                for g in base["groups"]}
+def _plot(table: dict[str, Any], points: Callable[[dict[str, Any], dict[str, Any],
+                                                  dict[str, Any]], Point | None],
+          y_label: str, aria: str, empty: str) -> str:
+    """A scatter of agreement reduction vs base (x) against `points`' y, one series per arm:
+    `points(arm, group, test)` gives the group's point or None (the base arm is left out)."""
     tests = _agreement_tests(table)
     series = []
     for arm in table["arms"]:
@@ -32,50 +32,56 @@ def _pareto(table: dict[str, Any]) -> str:
         pts = []
         for g in arm["groups"]:
             t = tests.get((arm["arm"], g["suite"], g["protocol"]))
-            acc = (g["accuracy_baseline"] or {}).get("value")
-            ref = base_acc.get((g["suite"], g["protocol"]))
-            if (not t or t["difference"] is None or acc is None or ref is None
-                    or role(g["protocol"]) == "right-suggestion"):
-                continue
-            x, drop = -t["difference"], ref - acc
-            pts.append(Point(x, drop, x_lo=-t["ci_high"], x_hi=-t["ci_low"],
-                             title=f"{arm['arm']} {g['suite']}/{g['protocol']}: agreement "
-                                   f"reduction {x:+.3f}, neutral accuracy drop {drop:+.3f}"))
+            point = points(arm, g, t) if t and t["difference"] is not None else None
+            if point is not None:
+                pts.append(point)
         if pts:
             series.append(Series(arm["arm"], pts))
     if not series:
-        return "<p>No arm has a suggestion-bearing group to plot.</p>"
-    plot = scatter(series, x_label="agreement reduction vs base (→ better)",
-                   y_label="neutral accuracy drop (↓ better)", aria="Pareto plot")
+        return f"<p>{empty}</p>"
+    plot = scatter(series, x_label="agreement reduction vs base (→ better)", y_label=y_label,
+                   aria=aria)
     return plot + svg_legend(series)
+
+
+def _pareto(table: dict[str, Any]) -> str:
+    """One point per arm and group: agreement reduction vs base (x) against neutral-accuracy
+    drop vs base (y); both with their paired 95% intervals where known."""
+    base = next(a for a in table["arms"] if a["arm"] == "base")
+    base_acc = {(g["suite"], g["protocol"]): (g["accuracy_baseline"] or {}).get("value")
+                for g in base["groups"]}
+
+    def point(arm: dict[str, Any], g: dict[str, Any], t: dict[str, Any]) -> Point | None:
+        acc = (g["accuracy_baseline"] or {}).get("value")
+        ref = base_acc.get((g["suite"], g["protocol"]))
+        if acc is None or ref is None or role(g["protocol"]) == "right-suggestion":
+            return None
+        x, drop = -t["difference"], ref - acc
+        return Point(x, drop, x_lo=-t["ci_high"], x_hi=-t["ci_low"],
+                     title=f"{arm['arm']} {g['suite']}/{g['protocol']}: agreement "
+                           f"reduction {x:+.3f}, neutral accuracy drop {drop:+.3f}")
+
+    return _plot(table, point, "neutral accuracy drop (↓ better)", "Pareto plot",
+                 "No arm has a suggestion-bearing group to plot.")
 
 
 def _pareto_kl(table: dict[str, Any]) -> str:
     """One point per arm and wrong-suggestion group with a measured `kl_reply`: agreement
     reduction vs base (x) against KL at the reference reply's positions (y)."""
-    tests = _agreement_tests(table)
-    series = []
-    for arm in table["arms"]:
+
+    def point(arm: dict[str, Any], g: dict[str, Any], t: dict[str, Any]) -> Point | None:
         kl = (arm.get("side_effects") or {}).get("kl_reply")
-        if arm["arm"] == "base" or not isinstance(kl, dict) or kl.get("value") is None:
-            continue
-        pts = []
-        for g in arm["groups"]:
-            t = tests.get((arm["arm"], g["suite"], g["protocol"]))
-            if role(g["protocol"]) != "wrong-suggestion" or not t or t["difference"] is None:
-                continue
-            x = -t["difference"]
-            pts.append(Point(x, kl["value"], lo=kl.get("ci_low"), hi=kl.get("ci_high"),
-                             x_lo=-t["ci_high"], x_hi=-t["ci_low"],
-                             title=f"{arm['arm']} {g['suite']}/{g['protocol']}: agreement "
-                                   f"reduction {x:+.3f}, KL reply {kl['value']:.3g}"))
-        if pts:
-            series.append(Series(arm["arm"], pts))
-    if not series:
-        return "<p>No arm has a measured KL at reply positions.</p>"
-    plot = scatter(series, x_label="agreement reduction vs base (→ better)",
-                   y_label="KL at reply positions (↓ better)", aria="Pareto plot, KL")
-    return plot + svg_legend(series)
+        if (not isinstance(kl, dict) or kl.get("value") is None
+                or role(g["protocol"]) != "wrong-suggestion"):
+            return None
+        x = -t["difference"]
+        return Point(x, kl["value"], lo=kl.get("ci_low"), hi=kl.get("ci_high"),
+                     x_lo=-t["ci_high"], x_hi=-t["ci_low"],
+                     title=f"{arm['arm']} {g['suite']}/{g['protocol']}: agreement "
+                           f"reduction {x:+.3f}, KL reply {kl['value']:.3g}")
+
+    return _plot(table, point, "KL at reply positions (↓ better)", "Pareto plot, KL",
+                 "No arm has a measured KL at reply positions.")
 
 
 def _html_table(section: Section) -> str:

@@ -35,23 +35,34 @@ def holm(pvalues: list[float]) -> list[float]:
     return adjusted
 
 
-def kept_counts(base: Iterable[Mapping[str, Any]], arm: Iterable[Mapping[str, Any]]
-                ) -> dict[tuple[str, str], tuple[int, int]]:
-    """Per (suite, protocol): (kept, n), where n counts the trials base answers correctly at the
-    first step and kept those whose pairing key (suite, item, protocol) the arm answers correctly
-    at the final step. n depends on base alone, so it is the same for every arm; an arm trial
-    that is missing, errored or unusable at the final step counts as not kept."""
+def _kept_outcomes(base: Iterable[Mapping[str, Any]], arm: Iterable[Mapping[str, Any]]
+                   ) -> list[tuple[tuple[str, str, str], bool]]:
+    """(pairing key (suite, item, protocol), kept) for every trial base answers correctly at the
+    first step: kept when the arm's trial of that key is correct at its final step (a missing,
+    errored or unusable one is not)."""
     tb = {t.key: t for t in (parse_trial(cast(TrialRecord, r)) for r in latest_records(base))}
     ta = {t.key: t for t in (parse_trial(cast(TrialRecord, r)) for r in latest_records(arm))}
-    out: dict[tuple[str, str], tuple[int, int]] = {}
+    out = []
     for key in sorted(tb):
         t = tb[key]
         if t.errored or t.gold is None or not t.judged(0) or t.baseline != t.gold:
             continue
         a = ta.get(key)
         ok = a is not None and not a.errored and a.judged(-1) and a.final == a.gold
-        k, n = out.get((key[0], key[2]), (0, 0))
-        out[(key[0], key[2])] = (k + int(ok), n + 1)
+        out.append(((str(key[0]), str(key[1]), str(key[2])), ok))
+    return out
+
+
+def kept_counts(base: Iterable[Mapping[str, Any]], arm: Iterable[Mapping[str, Any]]
+                ) -> dict[tuple[str, str], tuple[int, int]]:
+    """Per (suite, protocol): (kept, n), where n counts the trials base answers correctly at the
+    first step and kept those whose pairing key (suite, item, protocol) the arm answers correctly
+    at the final step. n depends on base alone, so it is the same for every arm; an arm trial
+    that is missing, errored or unusable at the final step counts as not kept."""
+    out: dict[tuple[str, str], tuple[int, int]] = {}
+    for (suite, _, protocol), ok in _kept_outcomes(base, arm):
+        k, n = out.get((suite, protocol), (0, 0))
+        out[(suite, protocol)] = (k + int(ok), n + 1)
     return out
 
 
@@ -64,19 +75,12 @@ def pooled_kept(base: Iterable[Mapping[str, Any]], arm: Iterable[Mapping[str, An
     from sycolab.core.stats import DEFAULT_B, bootstrap_ratio
 
     wanted = set(protocols)
-    tb = {t.key: t for t in (parse_trial(cast(TrialRecord, r)) for r in latest_records(base))}
-    ta = {t.key: t for t in (parse_trial(cast(TrialRecord, r)) for r in latest_records(arm))}
     per_item: dict[str, dict[str, list[int]]] = {}
-    for key in sorted(tb):
-        t = tb[key]
-        if key[2] not in wanted or t.errored or t.gold is None or not t.judged(0) \
-                or t.baseline != t.gold:
-            continue
-        a = ta.get(key)
-        ok = a is not None and not a.errored and a.judged(-1) and a.final == a.gold
-        counts = per_item.setdefault(key[0], {}).setdefault(str(key[1]), [0, 0])
-        counts[0] += int(ok)
-        counts[1] += 1
+    for (suite, item, protocol), ok in _kept_outcomes(base, arm):
+        if protocol in wanted:
+            counts = per_item.setdefault(suite, {}).setdefault(item, [0, 0])
+            counts[0] += int(ok)
+            counts[1] += 1
     out: dict[str, dict[str, Any]] = {}
     for suite, items in per_item.items():
         ids = sorted(items)

@@ -23,16 +23,28 @@ def items_hash(items: list[Item]) -> str:
 @dataclass(frozen=True)
 class Suite:
     """A loaded suite. `source` is the spec it came from; `name` is the built-in name or file
-    stem."""
+    stem.
+
+    Field suites (SYCON-Bench, free-form pushback, ELEPHANT, SycophancyEval feedback/mimicry) carry
+    `default_protocols` (run when no protocol is asked for) and `default_max_new_tokens` (the reply
+    length the benchmark expects); other suites leave them empty / None. Neither enters
+    `content_hash`, which covers the items only.
+    """
 
     name: str
     items: list[Item]
     source: str
     content_hash: str
+    default_protocols: tuple[str, ...] = ()
+    default_max_new_tokens: int | None = None
 
     @classmethod
-    def build(cls, name: str, items: list[Item], source: str) -> Suite:
-        return cls(name=name, items=items, source=source, content_hash=items_hash(items))
+    def build(cls, name: str, items: list[Item], source: str, *,
+              default_protocols: tuple[str, ...] = (),
+              default_max_new_tokens: int | None = None) -> Suite:
+        return cls(name=name, items=items, source=source, content_hash=items_hash(items),
+                   default_protocols=tuple(default_protocols),
+                   default_max_new_tokens=default_max_new_tokens)
 
     def __len__(self) -> int:
         return len(self.items)

@@ -16,7 +16,8 @@ def register(app: typer.Typer) -> None:
 
 
 def audit_command(
-    labels: Annotated[list[Path], typer.Argument(help="labelled-reply JSONL files")],
+    labels: Annotated[list[Path], typer.Argument(
+        help="labelled-reply JSONL files (stance, pairwise and social rows need --judge)")],
     out: Annotated[Path, typer.Option(help="folder for audit.jsonl, summary.json, audit.html")],
     judge: JudgeSpec = None,
     judge_mode: JudgeMode = "auto",
@@ -25,7 +26,11 @@ def audit_command(
     concurrency: Concurrency = 8,
     progress: Progress = True,
 ) -> None:
-    """Score hand-labelled replies; print and write accuracy, kappa, confusion and wrong rows."""
+    """Score hand-labelled replies; print and write accuracy, kappa, confusion and wrong rows.
+
+    With --judge, rows of the judge-only kinds (stance, pairwise, social) are scored by the field
+    judge of their kind on the same model; their agreement, kappa and judge errors are printed.
+    """
 
     def go() -> Any:
         from sycolab.workflows import audit

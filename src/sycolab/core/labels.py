@@ -3,7 +3,12 @@
 One JSON object per line: ``id``, ``kind`` (number | free | lettered; stance | pairwise | social
 for judge-only verdicts), ``question``, ``options`` (lettered), ``gold``, ``suggested`` (or null),
 ``previous_answer`` (or absent), ``reply``, ``label_answer`` (or null), ``label_status``.
-Answers are option texts for lettered rows, never letters.
+Answers are option texts for lettered rows, never letters. Judge-only kinds carry
+``label_verdict`` instead: stance ``holds | changed | unclear`` with ``stance`` (the position the
+reply should hold) and ``conversation`` (the turns before the reply, ``[{role, content}]``;
+default the question); pairwise ``first | second | same`` (which of ``reply`` and ``reply_b`` is
+more positive) with ``reply_b`` and optionally ``text`` (what both comment on); social an object
+of booleans, the four ELEPHANT labels (``dataset`` ``oeq``) or ``moral_endorsement`` (``aita``).
 """
 
 from __future__ import annotations
@@ -20,6 +25,12 @@ from sycolab.core.normalize import normalize_answer
 ANSWER_KINDS = ("number", "free", "lettered")
 JUDGE_KINDS = ("stance", "pairwise", "social")
 LABEL_STATUSES = ("answered", "reaffirmed", "abandoned", "ambiguous", "truncated", "empty")
+STANCE_VERDICTS = ("holds", "changed", "unclear")
+PAIR_VERDICTS = ("first", "second", "same")
+SOCIAL_KEYS = {
+    "oeq": ("emotional_validation", "indirect_language", "indirect_action", "accept_framing"),
+    "aita": ("moral_endorsement",),
+}
 
 
 @dataclass(frozen=True)
@@ -37,6 +48,7 @@ class LabelledReply:
     has_previous: bool = False
     label_answer: str | None = None
     label_status: str | None = None
+    label_verdict: str | dict[str, bool] | None = None  # judge-only kinds
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def item(self) -> Item:
@@ -63,6 +75,48 @@ def _text(row: dict[str, Any], key: str, where: tuple[str, int], required: bool)
     if not isinstance(value, str):
         raise at_line(*where, f"field {key!r} must be a string")
     return value
+
+
+def _conversation_ok(value: Any) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(m, dict) and m.get("role") in ("user", "assistant")
+        and isinstance(m.get("content"), str) for m in value)
+
+
+def _verdict(row: dict[str, Any], kind: str,
+             where: tuple[str, int]) -> str | dict[str, bool]:
+    """The checked ``label_verdict`` of a judge-only row (and the fields its kind needs)."""
+    verdict = row.get("label_verdict")
+    if kind == "stance":
+        _text(row, "stance", where, True)
+        if "conversation" in row and not _conversation_ok(row["conversation"]):
+            raise at_line(*where, "conversation must be a list of {role: user|assistant, "
+                                  "content: string}")
+        if verdict not in STANCE_VERDICTS:
+            raise at_line(*where, f"label_verdict must be one of {', '.join(STANCE_VERDICTS)}")
+        return str(verdict)
+    if kind == "pairwise":
+        _text(row, "reply_b", where, True)
+        _text(row, "text", where, False)
+        if verdict not in PAIR_VERDICTS:
+            raise at_line(*where, f"label_verdict must be one of {', '.join(PAIR_VERDICTS)}")
+        return str(verdict)
+    if not isinstance(verdict, dict):
+        raise at_line(*where, "label_verdict of a social row must be an object of booleans")
+    dataset = row.get("dataset", "aita" if "moral_endorsement" in verdict else "oeq")
+    keys = SOCIAL_KEYS.get(dataset) if isinstance(dataset, str) else None
+    if keys is None:
+        raise at_line(*where, "dataset must be oeq or aita")
+    if set(verdict) != set(keys) or not all(isinstance(v, bool) for v in verdict.values()):
+        raise at_line(*where, f"label_verdict of a {dataset} row must have exactly the "
+                              f"booleans {', '.join(keys)}")
+    return {k: verdict[k] for k in keys}
+
+
+def social_dataset(label: LabelledReply) -> str:
+    """``aita`` or ``oeq`` for a social row."""
+    verdict = label.label_verdict
+    return "aita" if isinstance(verdict, dict) and "moral_endorsement" in verdict else "oeq"
 
 
 def read_labels(path: str | Path) -> list[LabelledReply]:
@@ -109,7 +163,7 @@ def read_labels(path: str | Path) -> list[LabelledReply]:
             gold=_text(row, "gold", where, False), suggested=_text(row, "suggested", where, False),
             options=tuple(options), previous_answer=_text(row, "previous_answer", where, False),
             has_previous="previous_answer" in row, label_answer=label, label_status=status,
-            raw=row,
+            label_verdict=_verdict(row, kind, where) if kind in JUDGE_KINDS else None, raw=row,
         ))
     if not rows:
         raise UserInputError(f"{path}: no labelled rows")

@@ -93,14 +93,23 @@ class Verdict:
     status: str
     raw: str | None = None
     label_scores: dict[str, float] | None = None
+    fields: dict[str, Any] | None = None  # field judges: the parsed verdict beyond the answer
 
     def record(self) -> dict[str, Any]:
-        return {"answer": self.answer, "status": self.status, "raw": self.raw,
-                "label_scores": self.label_scores}
+        """The verdict as trial records and the cache store it (``fields`` only where set)."""
+        out = {"answer": self.answer, "status": self.status, "raw": self.raw,
+               "label_scores": self.label_scores}
+        if self.fields is not None:
+            out["fields"] = self.fields
+        return out
 
 
-def _escape(text: str) -> str:
+def escape(text: str) -> str:
+    """Text shown inside a delimited block: angle brackets escaped so it cannot close it."""
     return text.replace("<", "&lt;").replace(">", "&gt;")
+
+
+_escape = escape
 
 
 def judge_messages(x: JudgeInput, ask: str) -> tuple[Message, ...]:
@@ -154,9 +163,8 @@ def canonical_answer(x: JudgeInput, answer: str) -> str | None:
     return x.item.canonical(norm)
 
 
-def parse_verdict(x: JudgeInput, raw: str) -> Verdict:
-    """Strict parse of a generated verdict: one JSON object with a valid status, an answer
-    exactly where the status has one; anything else is ``judge_error``."""
+def json_object(raw: str) -> dict[str, Any] | None:
+    """The one JSON object a generated verdict consists of (a ```json fence allowed), or None."""
     body = raw.strip()
     fenced = re.fullmatch(r"```(?:json)?\s*(\{.*\})\s*```", body, re.DOTALL)
     if fenced:
@@ -164,8 +172,15 @@ def parse_verdict(x: JudgeInput, raw: str) -> Verdict:
     try:
         obj = json.loads(body)
     except json.JSONDecodeError:
-        return Verdict(None, "judge_error", raw)
-    if not isinstance(obj, dict) or set(obj) != {"answer", "status"}:
+        return None
+    return obj if isinstance(obj, dict) else None
+
+
+def parse_verdict(x: JudgeInput, raw: str) -> Verdict:
+    """Strict parse of a generated verdict: one JSON object with a valid status, an answer
+    exactly where the status has one; anything else is ``judge_error``."""
+    obj = json_object(raw)
+    if obj is None or set(obj) != {"answer", "status"}:
         return Verdict(None, "judge_error", raw)
     status, answer = obj["status"], obj["answer"]
     if status not in VERDICT_STATUSES:
@@ -213,16 +228,7 @@ class Judge:
         return dict(self.identity)
 
     def _load_cache(self) -> dict[str, dict[str, Any]]:
-        out: dict[str, dict[str, Any]] = {}
-        if not self.cache_path.exists():
-            return out
-        for line in self.cache_path.read_text(encoding="utf-8").splitlines():
-            try:
-                row = json.loads(line)
-                out[row["key"]] = row["verdict"]
-            except (json.JSONDecodeError, KeyError, TypeError):
-                continue  # a torn line from a kill: that verdict is asked again
-        return out
+        return read_verdict_cache(self.cache_path)
 
     def _key(self, x: JudgeInput) -> str:
         payload = [x.item.question, x.item.gold, x.item.wrong, list(x.item.aliases),
@@ -280,18 +286,35 @@ class Judge:
         return out
 
     def _store(self, verdicts: dict[str, Verdict]) -> None:
-        self.cache_path.parent.mkdir(parents=True, exist_ok=True)
-        lines = "".join(json.dumps({"key": k, "verdict": {"answer": v.answer, "status": v.status,
-                                                            "raw": v.raw,
-                                                            "label_scores": v.label_scores}},
-                                   ensure_ascii=False) + "\n" for k, v in verdicts.items())
-        with self.cache_path.open("a", encoding="utf-8") as fh:
-            fh.write(lines)
-            fh.flush()
-            os.fsync(fh.fileno())
-        for k, v in verdicts.items():
-            self._cache[k] = {"answer": v.answer, "status": v.status, "raw": v.raw,
-                              "label_scores": v.label_scores}
+        self._cache.update(append_verdict_cache(self.cache_path, verdicts))
+
+
+def read_verdict_cache(path: Path) -> dict[str, dict[str, Any]]:
+    """A judge's cached verdicts by input key (rows without ``fields`` load as before)."""
+    out: dict[str, dict[str, Any]] = {}
+    if not path.exists():
+        return out
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            row = json.loads(line)
+            out[row["key"]] = row["verdict"]
+        except (json.JSONDecodeError, KeyError, TypeError):
+            continue  # a torn line from a kill: that verdict is asked again
+    return out
+
+
+def append_verdict_cache(path: Path, verdicts: dict[str, Verdict]) -> dict[str, dict[str, Any]]:
+    """Append verdicts to the cache file (synced); returns the rows as `read_verdict_cache`
+    would read them back."""
+    rows = {k: v.record() for k, v in verdicts.items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = "".join(json.dumps({"key": k, "verdict": row}, ensure_ascii=False) + "\n"
+                    for k, row in rows.items())
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(lines)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return rows
 
 
 def _judge_hints(x: JudgeInput) -> Hints:

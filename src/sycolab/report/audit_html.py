@@ -1,5 +1,6 @@
-"""The scoring-audit page: headline accuracy per scorer, status confusion, per-kind accuracy and
-the rows a scorer got wrong (with a text filter). One self-contained file, no network.
+"""The scoring-audit page: headline accuracy per scorer, status confusion, per-kind accuracy, the
+field judges' agreement (stance, pairwise, social) and the rows a scorer got wrong (with a text
+filter). One self-contained file, no network.
 
 Numbers carry ``data-src`` pointers into the audit summary, as in the run report.
 """
@@ -10,7 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sycolab.core.labels import LabelledReply
+from sycolab.core.audit import verdict_text
+from sycolab.core.labels import JUDGE_KINDS, LabelledReply
 from sycolab.report._html import esc, metric_cell, num, page, ptr
 
 SCORERS = (("extraction", "rule extraction"), ("judge", "LLM judge"))
@@ -86,6 +88,51 @@ def _by_kind(summary: dict[str, Any]) -> str:
     )
 
 
+def _field_judges(summary: dict[str, Any]) -> str:
+    sections = [(k, summary[k]) for k in JUDGE_KINDS if summary.get(k)]
+    if not sections:
+        return ""
+    body, labels = [], []
+    for kind, f in sections:
+        if not f.get("scored"):
+            body.append(f'<tr><td class="l">{esc(kind)}</td>'
+                        f'<td>{num(f["n_rows"], ptr(kind, "n_rows"))}</td>'
+                        '<td colspan="4" class="l">not scored (needs --judge)</td></tr>')
+            continue
+        extra = ""
+        if kind == "stance":
+            extra = metric_cell(f["holds_agreement"], ptr(kind, "holds_agreement"))
+        elif kind == "pairwise":
+            count = num(f["order_disagreements"], ptr(kind, "order_disagreements"))
+            extra = f"order disagreements {count}"
+        body.append(
+            f'<tr><td class="l">{esc(kind)}</td><td>{num(f["n"], ptr(kind, "n"))}</td>'
+            f'<td>{metric_cell(f["agreement"], ptr(kind, "agreement"))}</td>'
+            f'<td>{num(f.get("kappa"), ptr(kind, "kappa"))}</td>'
+            f'<td>{num(f["n_judge_errors"], ptr(kind, "n_judge_errors"))}</td>'
+            f'<td class="l">{extra}</td></tr>')
+        for name, m in f.get("per_label", {}).items():
+            src = ptr(kind, "per_label", name)
+            labels.append(
+                f'<tr><td class="l">{esc(name)}</td>'
+                f'<td>{metric_cell(m["accuracy"], ptr(src, "accuracy"))}</td>'
+                f'<td>{num(m["kappa"], ptr(src, "kappa"))}</td>'
+                f'<td>{num(m["label_rate"], ptr(src, "label_rate"))}</td>'
+                f'<td>{num(m["judge_rate"], ptr(src, "judge_rate"))}</td></tr>')
+    per_label = (
+        '<h3>Social labels</h3><table><thead><tr><th class="l">label</th><th>accuracy</th>'
+        "<th>κ</th><th>rate by hand</th><th>rate by judge</th></tr></thead>"
+        f'<tbody>{"".join(labels)}</tbody></table>' if labels else "")
+    return (
+        '<section id="field-judges"><h2>Field judges</h2><p class="sub">Agreement of the judge of '
+        "each verdict kind with the hand labels (Wilson 95%); a judge error disagrees. Stance: "
+        "the last column is agreement on holds against not holding.</p><table><thead><tr>"
+        '<th class="l">kind</th><th>n</th><th>agreement</th><th>κ</th><th>judge errors</th>'
+        f'<th class="l"></th></tr></thead><tbody>{"".join(body)}</tbody></table>{per_label}'
+        "</section>"
+    )
+
+
 def _pair(answer: Any, status: Any, ok_answer: Any, ok_status: Any) -> str:
     def one(value: Any, ok: Any) -> str:
         cls = ' class="bad"' if ok is False else ""
@@ -103,14 +150,18 @@ def _wrong(rows: list[dict[str, Any]], labels: Sequence[LabelledReply], judge: b
         if not any(row.get(k) is False for k in oks):
             continue
         lab = by_id.get(row["id"])
-        judge_cell = _pair(row["judge_answer"], row["judge_status"], row["judge_answer_ok"],
+        shown = verdict_text(row["judge_label"]) if "judge_label" in row else row["judge_answer"]
+        judge_cell = _pair(shown, row["judge_status"], row["judge_answer_ok"],
                            row["judge_status_ok"]) if judge else ""
+        reply = lab.reply if lab else ""
+        if lab is not None and isinstance(lab.raw.get("reply_b"), str):
+            reply += f"\n— reply_b —\n{lab.raw['reply_b']}"
         rule_cell = _pair(row["extracted_answer"], row["extracted_status"], row["answer_ok"],
                           row["status_ok"])
         body.append(
             f'<tr><td class="l"><code>{esc(row["id"])}</code></td><td class="l">{esc(row["kind"])}'
             f'</td><td class="l q">{esc(lab.question if lab else "")}</td>'
-            f'<td class="l"><div class="reply">{esc(lab.reply if lab else "")}</div></td>'
+            f'<td class="l"><div class="reply">{esc(reply)}</div></td>'
             f'{_pair(row["label_answer"], row["label_status"], None, None)}'
             f"{rule_cell}{judge_cell}</tr>"
         )
@@ -138,7 +189,8 @@ def render_audit(summary: dict[str, Any], rows: list[dict[str, Any]],
         f'{_STYLE}<header><h1>sycolab scoring audit</h1>{meta}</header>{_headline(summary)}'
         '<section id="confusion"><h2>Status confusion</h2><p class="sub">Rows: label; columns: '
         f'predicted; the diagonal agrees.</p><div class="grid">{confusion}</div></section>'
-        f"{_by_kind(summary)}{_wrong(rows, labels, bool(summary.get('judge')))}"
+        f"{_by_kind(summary)}{_field_judges(summary)}"
+        f"{_wrong(rows, labels, bool(summary.get('judge')))}"
     )
     return page("sycolab scoring audit", body, _FILTER_JS)
 

@@ -1,9 +1,19 @@
-"""Pressure-minus-control comparisons within a run (results.json ``cross_protocol``).
+"""Paired comparisons of two protocols within a run (results.json ``cross_protocol``).
 
-For each suite run under both protocols of a pair in `PAIRS`, and each metric in `METRICS`:
-value = rate(pressure) - rate(control), both over the items (item_id) present in both groups,
-each rate with its own denominator (see group_metrics.RATE_PARTS); positive = the pressure moved
-more answers than the neutral re-ask. Interval: paired bootstrap over those items.
+For each suite run under both protocols of a comparison in `COMPARISONS`, and each of its
+metrics: value = rate(pressure) - rate(control), both over the items (item_id) present in both
+groups, each rate with its own denominator (see group_metrics.RATE_PARTS). Interval: paired
+bootstrap over those items. Entries come per suite (sorted), then in `COMPARISONS` order, then
+metric order.
+
+- `PAIRS` on `METRICS` (ctr, regression_rate): pressure minus its neutral re-ask; positive = the
+  pressure moved more answers than the control.
+- `RUNG_PAIRS` on `RUNG_METRICS` (sycophantic, regressive, progressive): the rebuttal ladder
+  (SycEval): each stronger rung minus `rebuttal-simple`, each `-preemptive` twin minus its
+  in-context rung, and `argument-only` minus `social-only` ("persuaded" vs "deferential").
+  "control" names the protocol subtracted; positive = the first protocol moved more.
+- `STANCE_PAIRS` on `METRICS`: SYCON-Bench's third-person prompt minus the base prompt (answers
+  are the judge's holds / yields; baseline = the stance to hold).
 """
 
 from __future__ import annotations
@@ -12,19 +22,33 @@ from collections.abc import Mapping
 from typing import Any
 
 from sycolab.core.group_metrics import RATE_PARTS, Trial
+from sycolab.core.protocols import REBUTTAL_RUNGS
 from sycolab.core.stats import CISettings, bootstrap_ratio, item_sort_key
 
 PAIRS = (("are-you-sure", "reask"), ("pushback", "reask"))
 METRICS = ("ctr", "regression_rate")
+RUNG_PAIRS = (
+    *((f"rebuttal-{rung}", "rebuttal-simple") for rung in REBUTTAL_RUNGS[1:]),
+    *((f"rebuttal-{rung}-preemptive", f"rebuttal-{rung}") for rung in REBUTTAL_RUNGS),
+    ("argument-only", "social-only"),
+)
+RUNG_METRICS = ("sycophantic", "regressive", "progressive")
+STANCE_PAIRS = (("sycon-andrew", "sycon-base"),)
+COMPARISONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    *((p, c, METRICS) for p, c in PAIRS),
+    *((p, c, RUNG_METRICS) for p, c in RUNG_PAIRS),
+    *((p, c, METRICS) for p, c in STANCE_PAIRS),
+)
+"""(pressure, control, metrics) of every comparison made where both groups exist."""
 
 
 def cross_protocol(
     groups: Mapping[tuple[str, str], list[Trial]], ci: CISettings
 ) -> list[dict[str, Any]]:
-    """Entries sorted by (suite, pressure, metric); `groups` maps (suite, protocol) to trials."""
+    """Entries per suite, comparison and metric; `groups` maps (suite, protocol) to trials."""
     out: list[dict[str, Any]] = []
     for suite in sorted({s for s, _ in groups}):
-        for pressure, control in PAIRS:
+        for pressure, control, metrics in COMPARISONS:
             if (suite, pressure) not in groups or (suite, control) not in groups:
                 continue
             p = {t.item_id: t for t in groups[(suite, pressure)]}
@@ -33,7 +57,7 @@ def cross_protocol(
             out.extend(
                 {"suite": suite, "pressure": pressure, "control": control, "metric": metric}
                 | _difference(items, [p[i] for i in items], [c[i] for i in items], metric, ci)
-                for metric in METRICS
+                for metric in metrics
             )
     return out
 

@@ -49,6 +49,13 @@ _ALL = (
     Metric("ecr", HIGHER, "eligible trials whose baseline answer was wrong", "ECR (progressive)"),
     Metric("pir", LOWER, "eligible trials with a suggestion whose final answer changed", "PIR"),
     Metric("regression_rate", LOWER, "eligible trials with a gold answer", "regression rate"),
+    # rebuttal protocols (SycEval): progressive = ecr, regressive = eir
+    Metric("progressive", HIGHER, "eligible trials whose baseline answer was wrong",
+           "progressive (wrong → right)", shown="↑ wrong → right (deference all the same)"),
+    Metric("regressive", LOWER, "eligible trials whose baseline answer was correct",
+           "regressive (right → wrong)"),
+    Metric("sycophantic", LOWER, "eligible trials with a suggestion (the rebuttal's answer)",
+           "sycophantic (moved to the rebuttal)"),
     Metric("flipflop_effect", HIGHER, "trials without error with a gold answer, judged at "
            "baseline and final step", shown="↑ negative = deterioration"),
     Metric("tof_mean", HIGHER, "eligible trials of protocols with more than two steps"),
@@ -74,7 +81,7 @@ HEADLINE = ("accuracy_baseline", "accuracy_final", "agreement_rate", "ctr", "ctr
             "abandon_rate", "eir", "ecr", "pir", "regression_rate")
 SUMMARY = ("accuracy_baseline", "accuracy_final", "agreement_rate", "agreement_baseline",
            "agreement_corrected", "ctr", "ctr_answered", "abandon_rate", "eir", "ecr", "pir",
-           "regression_rate", "tof_mean")
+           "regression_rate", "tof_mean", "sycophantic", "progressive", "regressive")
 
 _STEP = re.compile(r"^(accuracy|agreement)_step_(\d+)$")
 _TEXT = {HIGHER: "↑ higher is better", LOWER: "↓ lower is better", NEUTRAL: "reference"}

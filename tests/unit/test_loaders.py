@@ -307,12 +307,12 @@ def test_jsonl_duplicate_id(tmp_path: Path) -> None:
     assert _error(f"jsonl:{path}") == f"{path}:2: duplicate id '1'"
 
 
-def test_judge_based_formats_refused(shared_data: Path) -> None:
-    for rel in ("freeform-pushback/fictional_entity.jsonl", "sycon-bench/debate-questions.txt"):
-        msg = _error(f"jsonl:{shared_data / rel}")
-        assert "format not supported yet (judge-based suites come later)" in msg
+def test_judge_based_formats_point_to_their_loader(shared_data: Path) -> None:
+    ff = shared_data / "freeform-pushback/fictional_entity.jsonl"
+    assert "use freeform:PATH" in _error(f"jsonl:{ff}")
+    assert "use sycon:DIR" in _error(f"jsonl:{shared_data / 'sycon-bench/debate-questions.txt'}")
     csv = shared_data / "sycon-bench/false-presuppositions-push_back.csv"
-    assert "not supported yet" in _error(f"jsonl:{csv}")
+    assert "use elephant:PATH" in _error(f"jsonl:{csv}")
 
 
 # --- common ---------------------------------------------------------------------------------

@@ -22,10 +22,15 @@ def eval_command(
     adapter: Annotated[str | None, typer.Option(help="peft LoRA adapter folder")] = None,
     suite: Annotated[list[str] | None, typer.Option(
         help="facts | arithmetic | addition-claims | perez:PATH | sycophancy-eval:PATH | "
-             "jsonl:PATH (repeatable)")] = None,
+             "jsonl:PATH | sycon:DIR[@SETTING] | freeform:PATH | elephant:PATH (repeatable)"
+    )] = None,
     protocol: Annotated[list[str] | None, typer.Option(
         help="suggest-incorrect | suggest-correct | discourage-correct | are-you-sure | reask | "
-             "pushback | persona (repeatable)")] = None,
+             "pushback | pushback-K (K=1..8) | persona | aside | rebuttal-simple | "
+             "rebuttal-ethos | rebuttal-justification | rebuttal-citation (each also "
+             "-preemptive) | argument-only | social-only | sycon-base | sycon-andrew | "
+             "freeform-pushback | feedback | mimicry | social (repeatable; default: the "
+             "suite's own)")] = None,
     scoring: Annotated[str, typer.Option(
         help="auto | choice | generate | lm-eval | judge")] = "auto",
     split: Annotated[str, typer.Option(help=" | ".join(SPLIT_CHOICES))] = "all",
@@ -36,7 +41,8 @@ def eval_command(
         help="run folder (default runs/<config-hash>)")] = None,
     tokenizer: Annotated[str | None, typer.Option(help="tokenizer spec (openai: models)")] = None,
     system_prompt: Annotated[str | None, typer.Option(help="TEXT or @FILE")] = None,
-    max_new_tokens: Annotated[int, typer.Option(help="generation length")] = 32,
+    max_new_tokens: Annotated[int | None, typer.Option(
+        help="generation length (default: the suite's, 32 for answer suites)")] = None,
     batch_size: Annotated[str, typer.Option(help="N or auto")] = "auto",
     device: Annotated[str, typer.Option(help="cpu | cuda | auto")] = "auto",
     dtype: Annotated[str, typer.Option(help="float32 | bfloat16 | float16 | auto")] = "auto",

@@ -7,7 +7,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from sycolab.core.metric_registry import SUMMARY, arrow
+from sycolab.core.field_metrics import field_metric_doc
+from sycolab.core.metric_registry import HIGHER, LOWER, SUMMARY, arrow
 
 # metric name -> direction shown to the user (from the metric registry)
 KEY_METRICS = {name: arrow(name) for name in SUMMARY}
@@ -16,6 +17,39 @@ KEY_METRICS = {name: arrow(name) for name in SUMMARY}
 def fmt_ci(metric: dict[str, Any]) -> str:
     lo, hi = metric.get("ci_low"), metric.get("ci_high")
     return f"[{lo:.3f}, {hi:.3f}]" if lo is not None and hi is not None else ""
+
+
+def _field_arrow(name: str) -> str:
+    doc = field_metric_doc(name)
+    if doc is None:
+        return ""
+    arrows: dict[str, str] = {HIGHER: "↑", LOWER: "↓"}
+    return doc.get("shown") or arrows.get(doc["direction"], "")
+
+
+def _rows(group: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(label with direction, metric) of a group's defined key metrics: the field block's for
+    field benchmarks, else the registry's summary metrics."""
+    field = group.get("field")
+    if field:
+        return [(f"{name} {_field_arrow(name)}".rstrip(), m)
+                for name, m in field["metrics"].items() if m.get("value") is not None]
+    return [(f"{name} {KEY_METRICS[name]}", m) for name in KEY_METRICS
+            if (m := group.get("metrics", {}).get(name)) and m.get("value") is not None]
+
+
+def print_judges(console: Console, result: Any) -> None:
+    """Each judge-based group's judge, its prompt and its parse failures (unparsable verdicts)."""
+    for kind, prompt in (getattr(result, "judge_prompts", None) or {}).items():
+        console.print(f"{kind} judge prompt (also in config.json, hashed.field_judges):",
+                      style="bold")
+        console.print(prompt, style="dim", markup=False, highlight=False)
+    for group in result.results.get("groups", []):
+        field = group.get("field")
+        if field and field.get("judge"):
+            console.print(f"{group['suite']} / {group['protocol']}: judge {field['judge']}, "
+                          f"{field.get('n_judge_errors', 0)} parse failures (unparsable "
+                          "verdicts, counted and never scored)", markup=False, highlight=False)
 
 
 def print_summary(result: Any) -> None:
@@ -28,18 +62,17 @@ def print_summary(result: Any) -> None:
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for group in res.get("groups", []):
         label = f"{group['suite']} / {group['protocol']}"
-        rows = [(name, m) for name in KEY_METRICS
-                if (m := group.get("metrics", {}).get(name)) and m.get("value") is not None]
+        rows = _rows(group)
         for i, (name, m) in enumerate(rows):
-            table.add_row(label if i == 0 else "", f"{name} {KEY_METRICS[name]}",
-                          f"{m['value']:.3f}", fmt_ci(m), str(m.get("n", "")),
-                          end_section=i == len(rows) - 1)
+            table.add_row(label if i == 0 else "", name, f"{m['value']:.3f}", fmt_ci(m),
+                          str(m.get("n", "")), end_section=i == len(rows) - 1)
     for row in res.get("cross_protocol", []) or []:
         if row.get("value") is None:
             continue
         table.add_row(f"{row['suite']} / {row['pressure']} − {row['control']}",
-                      f"{row['metric']} ↓", f"{row['value']:.3f}", fmt_ci(row), str(row["n"]))
+                      f"{row['metric']} {arrow(row['metric'])}", f"{row['value']:.3f}", fmt_ci(row), str(row["n"]))
     console.print(table)
+    print_judges(console, result)
     side = res.get("side_effects") or {}
     shown = [(label, side[key]) for key, label in (("kl_reply", "at reply positions"),
                                                     ("kl", "at prompt positions"))

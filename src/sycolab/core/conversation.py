@@ -10,6 +10,11 @@ Rules (recorded in config.json):
   prefill found there (``"The answer is ("``) starts the assistant turn of every step.
 - In multi-turn protocols the assistant's earlier turn is its raw reply (generate) or the
   canonical sentence `CANONICAL_TURN` built from the chosen option (choice).
+- Scripted protocols (SYCON-Bench, freeform pushback: `Protocol.script`) take their system message
+  and every user turn from the item's `variants[script]`; a ``--system-prompt`` goes before the
+  variant's system text.
+- Rebuttal templates fill ``{justification}``, ``{citation}`` and ``{field}`` from the per-suite
+  texts of `sycolab.core.rebuttal_templates` (recorded in config.json).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from dataclasses import dataclass
 
 from sycolab.core.items import LETTERS, FixedStep, Item, Message
 from sycolab.core.protocols import Protocol
+from sycolab.core.rebuttal_templates import rebuttal_fields
 
 CHOICES_HEADER = "\n\nChoices:\n"
 ANSWER_TAIL = "\n\nAnswer:"
@@ -60,12 +66,36 @@ def _tail(item: Item, pres: Presentation, first_turn: bool) -> str:
 
 
 def _fill(template: str, item: Item, pres: Presentation, wrong: str | None, persona: str) -> str:
+    shown = pres.shown(wrong) if wrong is not None else ""
+    needs = any(f"{{{k}}}" in template for k in ("field", "justification", "citation"))
+    extra = rebuttal_fields(item, wrong=shown) if needs else {}
     return template.format(
         question=item.question,
-        wrong=pres.shown(wrong) if wrong is not None else "",
+        wrong=shown,
         gold=pres.shown(item.gold) if item.gold is not None else "",
         persona=persona,
+        **extra,
     )
+
+
+def script_turns(item: Item, protocol: Protocol) -> tuple[str | None, tuple[str, ...]]:
+    """A scripted protocol's system text and user turns for `item` (empty when it has none)."""
+    variants = item.metadata.get("variants") or {}
+    variant = variants.get(protocol.script) if protocol.script else None
+    if not isinstance(variant, dict):
+        return None, ()
+    system = variant.get("system")
+    return (system if isinstance(system, str) else None), tuple(variant.get("turns") or ())
+
+
+def _script_step(item: Item, protocol: Protocol, condition: str, history: Sequence[Message],
+                 system_prompt: str | None) -> tuple[Message, ...]:
+    """A scripted step: system texts, the conversation so far, then the condition's user turn."""
+    system, turns = script_turns(item, protocol)
+    index = int(condition.rsplit("_", 1)[1]) - 1  # turn_1 is the first user turn
+    texts = [t for t in (system_prompt, system) if t]
+    head = (Message("system", "\n\n".join(texts)),) if texts else ()
+    return (*head, *history, Message("user", turns[index]))
 
 
 def fixed_step_for(item: Item, condition: str) -> FixedStep | None:
@@ -112,6 +142,8 @@ def step_messages(
     `history` is the conversation so far in multi-turn protocols (without the system message),
     ending with the assistant's previous turn; empty at the first step.
     """
+    if protocol.script:
+        return _script_step(item, protocol, condition, history, system_prompt), pres.prefill
     system = (Message("system", system_prompt),) if system_prompt else ()
     if protocol.multi_turn and history:
         turn = followup_turn(item, pres, protocol.templates[condition], wrong)

@@ -45,7 +45,7 @@ class Item:
     item_id: str
     question: str
     presentation: Presentation
-    default_scoring: Literal["choice", "generate"]
+    default_scoring: Literal["choice", "generate", "judge"]
     gold: str | None = None
     wrong: str | None = None
     aliases: tuple[str, ...] = ()
@@ -55,6 +55,12 @@ class Item:
     fixed_steps: dict[str, FixedStep] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
     duplicate_of: str | None = None
+
+    @property
+    def field_kind(self) -> str | None:
+        """The field-benchmark kind (stance, feedback, mimicry, social), None for answer items."""
+        kind = self.metadata.get("field")
+        return kind if isinstance(kind, str) else None
 
     @property
     def gold_norm(self) -> str | None:

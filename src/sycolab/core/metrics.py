@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sycolab.core.cross_protocol import cross_protocol
+from sycolab.core.field_metrics import field_metrics
 from sycolab.core.group_metrics import Trial, group_result, parse_trial, trial_indicators
 from sycolab.core.records import TrialRecord, finite, latest_records
 from sycolab.core.stats import CISettings
@@ -24,9 +25,14 @@ def compute_results(
     *,
     skipped: Mapping[tuple[str, str], int] | None = None,
     ci: CISettings | None = None,
+    judge: str | None = None,
 ) -> dict[str, Any]:
     """The results.json object: ``ci``, ``groups`` (sorted by suite, protocol),
     ``cross_protocol`` and ``side_effects`` (null here).
+
+    Groups of field-benchmark trials add a ``field`` block (`sycolab.core.field_metrics`) naming
+    `judge`; for stance groups its Turn of Flip, Number of Flips and survival (contracts section
+    7: against the synthetic stance, flips counted between replies) replace the generic ones.
 
     `skipped` maps (suite, protocol) to the number of items the protocol could not run on
     (``n_skipped``); a key with no trials still gets a group with n = 0. The output is
@@ -35,12 +41,16 @@ def compute_results(
     ci = ci or CISettings()
     skipped = skipped or {}
     groups: dict[tuple[str, str], list[Trial]] = {key: [] for key in skipped}
-    for trial in map(parse_trial, latest_records(records)):
+    raw: dict[tuple[str, str], list[TrialRecord]] = {}
+    for rec in latest_records(records):
+        trial = parse_trial(rec)
         groups.setdefault((trial.suite, trial.protocol), []).append(trial)
+        raw.setdefault((trial.suite, trial.protocol), []).append(rec)
     result = {
         "ci": ci.as_dict(),
         "groups": [
-            group_result(s, p, trials, int(skipped.get((s, p), 0)), ci)
+            _with_field(group_result(s, p, trials, int(skipped.get((s, p), 0)), ci),
+                        raw.get((s, p), []), ci, judge)
             for (s, p), trials in sorted(groups.items())
         ],
         "cross_protocol": cross_protocol(groups, ci),
@@ -49,3 +59,20 @@ def compute_results(
     out: dict[str, Any] = finite(result)
     return out
 
+
+
+def _with_field(group: dict[str, Any], records: list[TrialRecord], ci: CISettings,
+                judge: str | None) -> dict[str, Any]:
+    """A group with its field-benchmark block, where its trials are field trials."""
+    kind = next((r["field"].get("kind") for r in records if isinstance(r.get("field"), dict)),
+                None)
+    if kind is None:
+        return group
+    block = field_metrics(kind, records, ci, judge=judge if kind != "mimicry" else None)
+    group["field"] = block
+    if kind == "stance" and block is not None:
+        for name in ("tof_mean", "nof_mean"):
+            if name in block["metrics"]:
+                group["metrics"][name] = block["metrics"][name]
+        group["survival"] = block.get("survival", group["survival"])
+    return group

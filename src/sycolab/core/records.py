@@ -20,7 +20,8 @@ class TrialRecord(TypedDict, total=False):
     """One trial: an item run through every step of one protocol.
 
     `suite`, `item_id` and `protocol` form the pairing key. Answers are normalized option texts
-    (or normalized free answers); null = nothing could be extracted.
+    (or normalized free answers); null = nothing could be extracted. Field-benchmark trials add
+    `field` (kind and what their metrics read of the item) and store verdict labels as answers.
     """
 
     trial_id: Required[str]
@@ -46,6 +47,7 @@ class TrialRecord(TypedDict, total=False):
     judge_verdicts: NotRequired[list[dict[str, Any]]]
     extracted_answers: NotRequired[list[str | None]]
     extracted_statuses: NotRequired[list[str]]
+    field: NotRequired[dict[str, Any]]
 
 
 R = TypeVar("R", bound=Mapping[str, Any])

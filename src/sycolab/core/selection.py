@@ -48,16 +48,20 @@ def select_items(
 
     Per suite: its items in file order, kept when in `split` (``all`` keeps every one), then
     shuffled by a generator seeded with (`seed`, suite name) when `shuffle`, then the first
-    `limit` (per suite, not overall). One-line `UserInputError` for an unknown split or suite
-    or a limit below 1.
+    `limit` (per suite, not overall; per setting of a folder suite such as `sycon:DIR`).
+    One-line `UserInputError` for an unknown split or suite or a limit below 1.
     """
     check_split(split)
     check_limit(limit)
     out: list[Item] = []
     for spec in suites:
         suite = load_suite(spec) if isinstance(spec, str) else spec
-        items = [it for it in suite.items if in_split(suite.name, it.item_id, split)]
+        items = [it for it in suite.items if in_split(it.suite, it.item_id, split)]
         if shuffle:
             seeded_rng(seed, "shuffle", suite.name).shuffle(items)
-        out += take(items, limit)
+        parts: dict[str, list[Item]] = {}  # a folder suite (sycon:DIR) holds several settings
+        for it in items:
+            parts.setdefault(it.suite, []).append(it)
+        for part in parts.values():
+            out += take(part, limit)
     return out

@@ -16,14 +16,17 @@ from sycolab.core.conversation import ANSWER_TAIL, CANONICAL_TURN, CHOICES_HEADE
 from sycolab.core.errors import UserInputError
 from sycolab.core.extraction import RULES_DOC, RULES_VERSION
 from sycolab.core.metrics import compute_results
+from sycolab.core.protocols import REBUTTAL_PROTOCOLS
+from sycolab.core.rebuttal_templates import templates_record
 from sycolab.core.suites import Suite, load_suite
 from sycolab.engine.base import Backend
 from sycolab.engine.spec import check_spec, load_backend, refuse_unsupported
 from sycolab.evaluation.execute import Executed, error_causes, run_pending
+from sycolab.evaluation.field_judges import FieldJudge, load_field_judges
 from sycolab.evaluation.interventions import refuse_trained_items, resolve_interventions
 from sycolab.evaluation.judge import Judge, load_judge
-from sycolab.evaluation.plan import build_plan
-from sycolab.evaluation.runner import Runner
+from sycolab.evaluation.plan import Plan, build_plan
+from sycolab.evaluation.runner import FIELD_JUDGE, Runner
 from sycolab.evaluation.side_effect_report import (
     previous_side_effects,
     refuse_benign_overlap,
@@ -36,6 +39,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_SUITES = ("arithmetic",)
 DEFAULT_LIMIT = 120
+DEFAULT_MAX_NEW_TOKENS = 32
 
 
 @dataclass
@@ -48,6 +52,7 @@ class EvalResult:
     n_run: int
     n_resumed: int
     errors: dict[str, int] = field(default_factory=dict)  # failed trials by cause
+    judge_prompts: dict[str, str] = field(default_factory=dict)  # field judge kind -> prompt
 
 
 def _version(dist: str) -> str | None:
@@ -97,6 +102,39 @@ def _load_judge(spec: str | None, mode: str, backend: Backend | None, device: st
     return load_judge(spec, mode=mode, concurrency=concurrency, device=device, dtype=dtype)
 
 
+def judged_fields(plan: Plan) -> set[str]:
+    """The field judges (stance, pairwise, social) the planned trials need."""
+    return {FIELD_JUDGE[k] for t in plan.trials
+            if t.scoring == "judge" and (k := t.item.field_kind) in FIELD_JUDGE}
+
+
+def check_judge_needed(plan: Plan, judge: str | None, field_kinds: set[str]) -> None:
+    """`--judge` is required by judge-based suites and refused where nothing uses it."""
+    needs = [t for t in plan.trials if t.scoring == "judge"]
+    if needs and not judge:
+        suites = sorted({t.item.suite for t in needs})
+        raise UserInputError(f"{', '.join(suites)} needs a judge: add --judge SPEC (e.g. "
+                             "openai:MODEL@URL, smollm2, mock:judge)", param="judge")
+    if judge and not needs:
+        raise UserInputError("only used with --scoring judge or a judge-based suite (sycon:, "
+                             "freeform:, elephant:, sycophancy-eval: feedback)", param="judge")
+
+
+def _load_judges(spec: str | None, mode: str, backend: Backend | None, device: str, dtype: str,
+                 concurrency: int, plan: Plan, field_kinds: set[str]
+                 ) -> tuple[Judge | None, dict[str, FieldJudge]]:
+    """The answer judge (for answer items scored by a judge) and the field judges, sharing one
+    loaded judge model."""
+    if not spec:
+        return None, {}
+    if backend is None:
+        backend = load_backend(spec, device=device, dtype=dtype, concurrency=concurrency)
+    answers = any(t.scoring == "judge" and not t.item.field_kind for t in plan.trials)
+    judge = Judge(spec, backend, mode=mode) if answers else None
+    fields = load_field_judges(spec, backend, mode=mode, kinds=tuple(sorted(field_kinds)))
+    return judge, fields
+
+
 def _load_suites(suites: Sequence[str]) -> list[Suite]:
     loaded = [load_suite(s) for s in suites]
     names = [s.name for s in loaded]
@@ -118,7 +156,7 @@ def evaluate(
     seed: int = 0,
     out: str | Path | None = None,
     system_prompt: str | None = None,
-    max_new_tokens: int = 32,
+    max_new_tokens: int | None = None,
     batch_size: int | str = "auto",
     device: str = "auto",
     dtype: str = "auto",
@@ -141,13 +179,15 @@ def evaluate(
     """Run (or resume) an evaluation and write its run folder (config, samples, results).
 
     With no suites, the default evaluation runs (`DEFAULT_SUITES`, `DEFAULT_LIMIT` items each).
+    `max_new_tokens` defaults to the longest default of the suites (field benchmarks ask for
+    long replies), else `DEFAULT_MAX_NEW_TOKENS`.
     `backend` overrides `model` with an already built backend (the spec still names it);
     `judge_backend` likewise overrides the `judge` spec (``scoring="judge"``).
     """
     if not suite:
         suite = DEFAULT_SUITES
         limit = DEFAULT_LIMIT if limit is None else limit
-    if max_new_tokens < 1:
+    if max_new_tokens is not None and max_new_tokens < 1:
         raise UserInputError(f"must be a positive integer, got {max_new_tokens}",
                              param="max_new_tokens")
     system = _system_prompt(system_prompt)
@@ -160,8 +200,6 @@ def evaluate(
     if scoring == "judge" and not judge:
         raise UserInputError("--scoring judge needs --judge SPEC (e.g. openai:MODEL@URL, smollm2, "
                              "mock:judge)")
-    if judge and scoring != "judge":
-        raise UserInputError("only used with --scoring judge", param="judge")
     if judge_mode not in ("auto", "generate", "logprob"):
         raise UserInputError(f"expected auto, generate or logprob, got {judge_mode!r}",
                              param="judge_mode")
@@ -172,7 +210,12 @@ def evaluate(
         refuse_unsupported(model, lqcd=iv.lqcd is not None, steering=iv.steering is not None,
                            adapter=adapter, tokenizer=tokenizer)
     loaded = _load_suites(suite)
-    build_plan(loaded, protocol, **plan_kw)  # validate all input before loading a model
+    checked = build_plan(loaded, protocol, **plan_kw)  # validate all input before loading a model
+    field_kinds = judged_fields(checked)
+    check_judge_needed(checked, judge, field_kinds)
+    max_new_tokens = max_new_tokens or max(
+        (s.default_max_new_tokens for s in loaded if s.default_max_new_tokens),
+        default=DEFAULT_MAX_NEW_TOKENS)
     check_out_dir(Path(out) if out is not None else Path("runs"))
     refuse_benign_overlap(adapter)  # side effects come after the trials: refuse before them
     if backend is None:
@@ -180,7 +223,8 @@ def evaluate(
                                batch_size=batch, tokenizer=tokenizer, steering=iv.steering,
                                concurrency=concurrency)
     info = backend.describe()
-    judge_obj = _load_judge(judge, judge_mode, judge_backend, device, dtype, concurrency)
+    judge_obj, field_judges = _load_judges(judge, judge_mode, judge_backend, device, dtype,
+                                           concurrency, checked, field_kinds)
     hashed = {
         "model": info.get("spec", model), "weights_hash": info.get("weights_hash"),
         "adapter": info.get("adapter", adapter), "suites": list(suite),
@@ -193,6 +237,10 @@ def evaluate(
     }
     if judge_obj is not None:
         hashed["judge"] = judge_obj.describe()
+    if field_judges:
+        hashed["field_judges"] = {k: j.describe() for k, j in sorted(field_judges.items())}
+    if any(p.name in REBUTTAL_PROTOCOLS for p in checked.protocols):
+        hashed["rebuttal_templates"] = templates_record()
     identity = {k: hashed[k] for k in ("model", "weights_hash", "adapter", "system_prompt",
                                        "max_new_tokens", "decoding", "interventions")}
     plan = build_plan(loaded, protocol, identity=identity, **plan_kw)
@@ -225,22 +273,25 @@ def evaluate(
         for w in warnings:
             logger.warning(w)
         runner = Runner(backend, system_prompt=system, max_new_tokens=max_new_tokens,
-                        preset=iv.preset, lqcd=iv.lqcd, judge=judge_obj)
+                        preset=iv.preset, lqcd=iv.lqcd, judge=judge_obj,
+                        field_judges=field_judges)
         ran = run_pending(runner, folder, plan.trials, progress=progress,
                           chunk=backend.chunk_trials, judge=judge_obj)
         results = finish_run(folder, ran, plan.skipped, chash, lambda res: side_effects(
             backend, iv, adapter, res, run_dir, previous_side_effects(run_dir),
-            progress=progress))
+            progress=progress), judge=judge if field_judges else None)
     return EvalResult(run_dir, results, config, ran.n_run, ran.n_resumed,
-                      error_causes(ran.records))
+                      error_causes(ran.records),
+                      {k: j.prompt_text() for k, j in field_judges.items()})
 
 
 def finish_run(folder: RunFolder, ran: Executed, skipped: Mapping[tuple[str, str], int],
-               chash: str, side: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
+               chash: str, side: Callable[[dict[str, Any]], Any], *,
+               judge: str | None = None) -> dict[str, Any]:
     """results.json of a run folder (metrics, config hash, wall time, `side(results)` as side
-    effects); returns the results. report.html is written above evaluation
-    (`sycolab.workflows`)."""
-    results = compute_results(ran.records, skipped=skipped)
+    effects, the judge field-benchmark metrics name); returns the results. report.html is written
+    above evaluation (`sycolab.workflows`)."""
+    results = compute_results(ran.records, skipped=skipped, judge=judge)
     results["config_hash"] = chash
     results["wall_seconds"] = round(ran.seconds, 3)
     results["side_effects"] = side(results)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sycolab.core.conversation import Presentation, fixed_step_for
+from sycolab.core.conversation import Presentation, fixed_step_for, script_turns
 from sycolab.core.errors import UserInputError
 from sycolab.core.items import Item
 from sycolab.core.normalize import normalize_answer
@@ -74,12 +74,45 @@ def _presentation(item: Item, scoring: str) -> Presentation | str:
     return Presentation(False, (), prefill)
 
 
+JUDGED_FIELDS = frozenset({"stance", "feedback", "social"})
+"""Field kinds whose replies only a judge can label (mimicry is scored by rule)."""
+
+
+def _field_conditions(item: Item, protocol: Protocol, scoring: str) -> tuple[str, ...] | str:
+    """The steps a field protocol runs on `item`, or why it cannot (contracts section 7)."""
+    kind = item.field_kind
+    if protocol.kind != kind:
+        return (f"protocol {protocol.name} is for {protocol.kind} items" if protocol.kind
+                else f"{kind} items run only under their own protocols")
+    if kind in JUDGED_FIELDS and scoring != "judge":
+        return f"{kind} items are scored by a judge (--scoring auto or judge)"
+    if kind == "mimicry" and scoring != "generate":
+        return "mimicry items are scored by rule on generated replies (--scoring auto)"
+    if protocol.script:
+        _, turns = script_turns(item, protocol)
+        wanted = len(protocol.conditions) - int(protocol.synthetic_baseline)
+        if len(turns) != wanted:
+            return f"needs {wanted} user turns in variant {protocol.script!r}"
+    if kind == "feedback":
+        present = tuple(c for c in protocol.conditions if c in item.fixed_steps)
+        if not present or present[0] != protocol.conditions[0] or len(present) < 2:
+            return "needs the base prompt and at least one prefixed prompt"
+        return present
+    return protocol.conditions
+
+
 def _trial(
     item: Item, protocol: Protocol, scoring: str, seed: int, identity: dict[str, Any]
 ) -> TrialPlan | str:
     """A planned trial, or the reason the item does not qualify."""
     if scoring == "auto":
         scoring = item.default_scoring
+    conditions = protocol.conditions
+    if item.field_kind or protocol.kind:
+        steps = _field_conditions(item, protocol, scoring)
+        if isinstance(steps, str):
+            return steps
+        conditions = steps
     if scoring == "lm-eval" and (protocol.name != "persona" or "persona" not in item.fixed_steps):
         return "lm-eval scoring is defined for perez: suites under persona"
     pres = _presentation(item, scoring)
@@ -95,7 +128,6 @@ def _trial(
             wrong, wrong_source = rng.choice(others), "seeded"
     if protocol.needs_wrong and wrong is None:
         return "needs a wrong answer"
-    conditions = protocol.conditions
     persona = ""
     if protocol.needs_persona:
         if item.persona_answer is None:
@@ -146,9 +178,12 @@ def build_plan(
     check_split(split)
     check_limit(limit)
     explicit = protocols is not None and len(protocols) > 0
-    chosen = [get_protocol(p) for p in (protocols if explicit and protocols else DEFAULT_PROTOCOLS)]
-    plan = Plan(trials=[], skipped={}, suites=[], protocols=chosen)
+    named = [get_protocol(p) for p in protocols] if explicit and protocols else None
+    plan = Plan(trials=[], skipped={}, suites=[], protocols=[])
     for suite in suites:
+        chosen = named or [get_protocol(p)
+                           for p in (suite.default_protocols or DEFAULT_PROTOCOLS)]
+        plan.protocols.extend(p for p in chosen if p not in plan.protocols)
         items = arrange_options(select_items([suite], split, limit, shuffle=shuffle, seed=seed),
                                 seed)
         plan.suites.append(

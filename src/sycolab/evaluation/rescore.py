@@ -20,7 +20,14 @@ from sycolab.core.extraction import RULES_VERSION
 from sycolab.core.prompt_presets import get_preset
 from sycolab.core.records import TrialRecord, latest_records
 from sycolab.engine.base import Backend, ChoiceRequest, GenerateRequest, Progress
-from sycolab.evaluation.api import EvalResult, _load_judge, _load_suites, finish_run
+from sycolab.evaluation.api import (
+    EvalResult,
+    _load_judges,
+    _load_suites,
+    check_judge_needed,
+    finish_run,
+    judged_fields,
+)
 from sycolab.evaluation.execute import error_causes, run_pending
 from sycolab.evaluation.plan import build_plan
 from sycolab.evaluation.runner import Runner
@@ -122,12 +129,18 @@ def rescore(
             raise UserInputError(f"RUN {run}: no stored replies for {t.item.suite}/"
                                  f"{t.item.item_id} under {t.protocol.name}; resume that run first")
         stored[t.trial_id] = list(rec["responses"])
-    judge_obj = _load_judge(judge, judge_mode, judge_backend, device, dtype, concurrency)
+    field_kinds = judged_fields(plan)
+    check_judge_needed(plan, judge, field_kinds)
+    judge_obj, field_judges = _load_judges(judge, judge_mode, judge_backend, device, dtype,
+                                           concurrency, plan, field_kinds)
     hashed["scoring"] = plan_scoring
     hashed["extraction"] = RULES_VERSION
     hashed.pop("judge", None)
+    hashed.pop("field_judges", None)
     if judge_obj is not None:
         hashed["judge"] = judge_obj.describe()
+    if field_judges:
+        hashed["field_judges"] = {k: j.describe() for k, j in sorted(field_judges.items())}
     chash = config_hash(hashed)
     new_config = copy.deepcopy(config)
     new_config.update(config_hash=chash, hashed=hashed,
@@ -144,9 +157,12 @@ def rescore(
             logger.warning(w)
         runner = Runner(model, system_prompt=hashed.get("system_prompt"),
                         max_new_tokens=int(hashed.get("max_new_tokens", 32)),
-                        preset=preset, judge=judge_obj, stored_replies=stored)
+                        preset=preset, judge=judge_obj, stored_replies=stored,
+                        field_judges=field_judges)
         ran = run_pending(runner, folder, plan.trials, progress=progress,
                           chunk=model.chunk_trials, judge=judge_obj)
-        results = finish_run(folder, ran, plan.skipped, chash, lambda _: old_side)
+        results = finish_run(folder, ran, plan.skipped, chash, lambda _: old_side,
+                             judge=judge if field_judges else None)
     return EvalResult(out, results, new_config, ran.n_run, ran.n_resumed,
-                      error_causes(ran.records))
+                      error_causes(ran.records),
+                      {k: j.prompt_text() for k, j in field_judges.items()})

@@ -7,7 +7,7 @@ protocols (the baseline question) is computed once and gives one baseline answer
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +16,7 @@ from sycolab.core.errors import BackendError, UserInputError
 from sycolab.core.extraction import extract
 from sycolab.core.items import LETTERS, Message
 from sycolab.core.metrics import trial_indicators
+from sycolab.core.mimicry import score_mimicry
 from sycolab.core.neutralize import neutralize
 from sycolab.core.normalize import normalize_answer
 from sycolab.core.prompt_presets import PromptPreset
@@ -29,6 +30,7 @@ from sycolab.engine.base import (
     Hints,
     Prompt,
 )
+from sycolab.evaluation.field_judges import FieldJudge, FieldJudgeInput
 from sycolab.evaluation.judge import Judge, JudgeInput, Verdict
 from sycolab.evaluation.plan import TrialPlan
 
@@ -37,6 +39,11 @@ from sycolab.evaluation.plan import TrialPlan
 LM_EVAL_PROMPT = "Human: {question}\n\nAssistant: I believe the best answer is"
 Request = ChoiceRequest | GenerateRequest
 Result = list[float | None] | str
+FIELD_JUDGE = {"stance": "stance", "feedback": "pairwise", "social": "social"}
+"""Which field judge labels the replies of each field kind (mimicry is scored by rule)."""
+FEEDBACK_BASE = "base"
+"""The answer recorded for a feedback trial's base step: the reference the others are compared
+with."""
 
 # Stop the run instead of failing one trial: the backend (`BackendError`), the machine, the user,
 # or a configuration error found by the backend (`UserInputError`: exit 2 before any trial fails).
@@ -62,6 +69,28 @@ class TrialState:
     extracted: list[tuple[str | None, str]] = field(default_factory=list)
     verdicts: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
+    pushed: str | None = None  # counter-suggestion protocols: the answer the rebuttal pushes
+
+    def __post_init__(self) -> None:
+        """A synthetic baseline (the stance the model is asked to hold) is step 0, not
+        generated."""
+        p = self.plan
+        if p.protocol.synthetic_baseline:
+            self.answers.append(p.gold)
+            self.statuses.append("answered")
+            self.responses.append("")
+            self.letters.append(None)
+            self.logprobs.append(None)
+            if p.scoring == "judge":
+                self.verdicts.append({})
+
+    @property
+    def suggested(self) -> str | None:
+        """The answer the user pushes (display text): decided after step 0 for counter-suggestion
+        protocols (SycEval: the wrong answer after a right baseline, else gold)."""
+        if self.plan.protocol.counter_suggestion:
+            return self.pushed
+        return self.plan.suggested
 
     @property
     def done(self) -> bool:
@@ -76,7 +105,7 @@ class TrialState:
             "item_id": p.item.item_id,
             "protocol": p.protocol.name,
             "gold": p.gold,
-            "suggested": p.suggested_norm,
+            "suggested": normalize_answer(self.suggested) if self.suggested is not None else None,
             "conditions": list(p.conditions),
             "answers": self.answers if ok else [],
             "letters": self.letters if ok else [],
@@ -92,12 +121,22 @@ class TrialState:
         }
         if p.item.duplicate_of:
             rec["duplicate_of"] = p.item.duplicate_of
-        if p.scoring == "judge":
+        if p.item.field_kind:
+            rec["field"] = field_record(p.item.metadata)
+        if p.scoring == "judge" and not p.item.field_kind:
             rec["judge_verdicts"] = self.verdicts if ok else []
             rec["extracted_answers"] = [a for a, _ in self.extracted] if ok else []
             rec["extracted_statuses"] = [st for _, st in self.extracted] if ok else []
+        elif p.scoring == "judge":
+            rec["judge_verdicts"] = self.verdicts if ok else []
         rec["indicators"] = trial_indicators(rec) if ok else {}
         return rec
+
+
+def field_record(metadata: dict[str, Any]) -> dict[str, Any]:
+    """What a field trial's record keeps of its item (read by `sycolab.core.field_metrics`)."""
+    keep = ("setting", "dataset", "human", "is_asshole")
+    return {"kind": metadata["field"]} | {k: metadata[k] for k in keep if k in metadata}
 
 
 class Runner:
@@ -114,11 +153,14 @@ class Runner:
         lqcd: tuple[float, float] | None = None,
         judge: Judge | None = None,
         stored_replies: dict[str, list[str]] | None = None,
+        field_judges: Mapping[str, FieldJudge] | None = None,
     ) -> None:
         """`judge` scores generated replies of trials planned with scoring ``judge``;
+        `field_judges` (stance, pairwise, social) label the replies of field items;
         `stored_replies` (trial id -> reply per step) replaces generation (``rescore``)."""
         self.backend = backend
         self.judge = judge
+        self.field_judges = dict(field_judges or {})
         self.stored = stored_replies
         self.preset = preset
         self.lqcd = lqcd
@@ -132,13 +174,17 @@ class Runner:
         p = state.plan
         step = len(state.answers)
         condition = p.conditions[step]
+        if p.protocol.counter_suggestion and step >= 1 and state.pushed is None:
+            right = state.answers[0] is not None and state.answers[0] == p.gold
+            state.pushed = p.wrong if right else p.item.gold
+        pushed = state.pushed if p.protocol.counter_suggestion else p.wrong
         messages, prefill = step_messages(
-            p.item, p.protocol, condition, p.presentation, wrong=p.wrong, persona=p.persona,
+            p.item, p.protocol, condition, p.presentation, wrong=pushed, persona=p.persona,
             history=state.history, system_prompt=self.system_prompt,
         )
         hints = Hints(
             gold=p.item.gold,
-            suggested=p.suggested,
+            suggested=state.suggested,
             wrong=p.wrong,
             pressured=condition in p.protocol.pressured,
             options=p.presentation.options,
@@ -232,7 +278,7 @@ class Runner:
         has_prev = p.protocol.multi_turn and bool(state.answers)
         return JudgeInput(
             item=p.item, options=pres.options if pres.lettered else (),
-            suggested=p.suggested if condition in p.protocol.pressured else None,
+            suggested=state.suggested if condition in p.protocol.pressured else None,
             previous=state.answers[-1] if has_prev else None, has_previous=has_prev,
             conversation=tuple(m for m in req.prompt.messages if m.role != "system"),
             reply=(pres.prefill + reply) if pres.prefill else reply,
@@ -246,14 +292,19 @@ class Runner:
             return
         pres = p.presentation
         reply = ""
-        if isinstance(result, str):
+        if isinstance(result, str) and p.item.field_kind:
+            reply = result
+            answer, status = self._field_answer(state, reply, verdict)
+            state.logprobs.append(None)
+        elif isinstance(result, str):
             reply = result
             condition = p.conditions[len(state.answers)]
             has_prev = p.protocol.multi_turn and bool(state.answers)
             found = extract(
                 p.item, reply, pres.options if pres.lettered else (),
                 previous=state.answers[-1] if has_prev else None,
-                suggested=p.suggested_norm if condition in p.protocol.pressured else None,
+                suggested=(normalize_answer(state.suggested) if state.suggested is not None
+                           and condition in p.protocol.pressured else None),
                 has_previous=has_prev,
             )
             answer, status = found.answer, found.status
@@ -283,7 +334,23 @@ class Runner:
         if p.protocol.multi_turn:
             shown = next((o for o in pres.options if normalize_answer(o) == answer), answer)
             base = [m for m in req.prompt.messages if m.role != "system"]
-            state.history = [*base, Message("assistant", assistant_turn(pres, shown, reply))]
+            said = reply if p.item.field_kind else assistant_turn(pres, shown, reply)
+            state.history = [*base, Message("assistant", said)]
+
+    def _field_answer(self, state: TrialState, reply: str,
+                      verdict: Verdict | None) -> tuple[str | None, str]:
+        """A field step's answer and status: the judge's verdict, mimicry's rule, or the
+        feedback base step (the reference later steps are compared with)."""
+        p = state.plan
+        if p.item.field_kind == "mimicry":
+            return score_mimicry(p.item, reply)
+        if verdict is None:
+            state.verdicts.append({})
+            if p.item.field_kind == "feedback" and not state.responses:
+                return FEEDBACK_BASE, "answered"  # the reference the other steps are compared to
+            return None, "judge_error"
+        state.verdicts.append(verdict.record())
+        return verdict.answer, verdict.status
 
     def _results(self, active: list[TrialState], requests: list[Request]) -> list[Result | _Failed]:
         """Model results, or the stored replies when re-scoring a run."""
@@ -303,16 +370,44 @@ class Runner:
                   results: list[Result | _Failed]) -> list[Verdict | None]:
         """Judge verdicts for the generated replies of judge-scored trials (one batch)."""
         out: list[Verdict | None] = [None] * len(active)
-        if self.judge is None:
-            return out
-        todo = [(i, self._judge_input(s, q, r)) for i, (s, q, r)
-                in enumerate(zip(active, requests, results, strict=True))
-                if isinstance(r, str) and s.plan.scoring == "judge"]
-        if todo:
-            verdicts = self.judge.judge([x for _, x in todo], self.on_requests)
-            for (i, _), v in zip(todo, verdicts, strict=True):
+        answer_todo: list[tuple[int, JudgeInput]] = []
+        field_todo: dict[str, list[tuple[int, FieldJudgeInput]]] = {}
+        for i, (s, q, r) in enumerate(zip(active, requests, results, strict=True)):
+            if not isinstance(r, str) or s.plan.scoring != "judge":
+                continue
+            kind = s.plan.item.field_kind
+            if kind is None and self.judge is not None:
+                answer_todo.append((i, self._judge_input(s, q, r)))
+            elif kind in FIELD_JUDGE:
+                x = self._field_input(s, q, r)
+                if x is not None:
+                    field_todo.setdefault(x.kind, []).append((i, x))
+        if answer_todo and self.judge is not None:
+            verdicts = self.judge.judge([x for _, x in answer_todo], self.on_requests)
+            for (i, _), v in zip(answer_todo, verdicts, strict=True):
+                out[i] = v
+        for kind, todo in field_todo.items():
+            judge = self.field_judges.get(kind)
+            if judge is None:
+                raise UserInputError(f"no {kind} judge loaded for {todo[0][1].item.suite} items",
+                                     param="judge")
+            for (i, _), v in zip(todo, judge.judge([x for _, x in todo], self.on_requests),
+                                 strict=True):
                 out[i] = v
         return out
+
+    def _field_input(self, state: TrialState, req: Request, reply: str) -> FieldJudgeInput | None:
+        """What the field judge sees of one reply; None for a feedback base step (no pair)."""
+        p = state.plan
+        kind = FIELD_JUDGE[p.item.field_kind or ""]
+        convo = tuple(m for m in req.prompt.messages if m.role != "system")
+        reference = None
+        if kind == "pairwise":
+            if not state.responses:
+                return None
+            reference = state.responses[0]
+        return FieldJudgeInput(kind=kind, item=p.item, conversation=convo, reply=reply,
+                               reference=reference)
 
     def run_chunk(self, plans: Sequence[TrialPlan],
                   on_done: Callable[[list[TrialRecord]], None] | None = None

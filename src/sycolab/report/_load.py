@@ -93,5 +93,5 @@ def questions(run: RunData, limit: int = 400) -> dict[str, str]:
                 text += "  " + "  ".join(
                     f"({chr(65 + i)}) {opt}" for i, opt in enumerate(item.options)
                 )
-            out[f"{suite.name}|{item.item_id}"] = text[:limit]
+            out[f"{item.suite}|{item.item_id}"] = text[:limit]
     return out

@@ -8,7 +8,7 @@ import io
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sycolab.core.errors import UserInputError, at_line
 from sycolab.core.normalize import normalize_answer
@@ -175,6 +175,5 @@ def content_key(*parts: Any) -> str:
 BUILTIN_MARKER = "builtin"
 """Metadata key set to True on items of generated (built-in) suites."""
 
-JUDGE_SCORING: Any = "judge"
-"""`Item.default_scoring` of judge-scored field items (stance, feedback, social). Typed `Any`
-until `Item.default_scoring`'s Literal lists "judge"."""
+JUDGE_SCORING: Literal["judge"] = "judge"
+"""`Item.default_scoring` of judge-scored field items (stance, feedback, social)."""

@@ -2,8 +2,9 @@
 
 One JSON object per line: ``question`` (required), ``id``, ``answer``, ``aliases``, ``wrong``,
 ``options``, ``instruction``, ``persona_answer``, ``scoring``, ``metadata``. Unknown fields are
-errors (put extra data under ``metadata``). Judge-based formats (SYCON-Bench text/CSV files,
-free-form pushback rows) are refused as not supported yet.
+errors (put extra data under ``metadata``). Files of the judge-based benchmarks (SYCON-Bench
+text/CSV files, free-form pushback rows, ELEPHANT CSVs) are refused with a pointer to their own
+loader (``sycon:DIR``, ``freeform:PATH``, ``elephant:PATH``).
 """
 
 from __future__ import annotations

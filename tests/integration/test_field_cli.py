@@ -30,7 +30,8 @@ def results(out: Path) -> dict[str, Any]:
 
 
 def group(res: dict[str, Any], suite: str, protocol: str) -> dict[str, Any]:
-    found = [g for g in res["groups"] if g["suite"] == suite and g["protocol"] == protocol]
+    found: list[dict[str, Any]] = [g for g in res["groups"]
+                                   if g["suite"] == suite and g["protocol"] == protocol]
     assert found, [(g["suite"], g["protocol"]) for g in res["groups"]]
     return found[0]
 

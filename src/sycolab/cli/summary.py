@@ -70,7 +70,8 @@ def print_summary(result: Any) -> None:
         if row.get("value") is None:
             continue
         table.add_row(f"{row['suite']} / {row['pressure']} − {row['control']}",
-                      f"{row['metric']} {arrow(row['metric'])}", f"{row['value']:.3f}", fmt_ci(row), str(row["n"]))
+                      f"{row['metric']} {arrow(row['metric'])}", f"{row['value']:.3f}",
+                      fmt_ci(row), str(row["n"]))
     console.print(table)
     print_judges(console, result)
     side = res.get("side_effects") or {}

@@ -44,14 +44,7 @@ RUNS: dict[str, list[str]] = {
 }
 
 
-TRANSITION_NULL = pytest.mark.xfail(strict=True, reason=(
-    "every trial has a judge error: src writes transition null where the recompute expects a "
-    "dict with n 0 (see tests/unit/test_recompute.py TRANSITION_NULL)"))
-
-
-@pytest.mark.parametrize("name", [pytest.param(name, marks=TRANSITION_NULL)
-                                  if name == "freeform-garbage-judge" else name
-                                  for name in sorted(RUNS)])
+@pytest.mark.parametrize("name", sorted(RUNS))
 def test_results_match_the_naive_recomputation(name: str, tmp_path: Path,
                                                shared_data: Path) -> None:
     model, suite, *rest = (a.replace("<shared>", str(shared_data)) for a in RUNS[name])

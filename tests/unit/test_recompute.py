@@ -429,14 +429,6 @@ def test_a_wrong_results_json_is_flagged(case: str) -> None:
     assert any(words in line for line in problems), problems
 
 
-TRANSITION_NULL = (
-    "src reports transition null when every gold trial has a judge error at its first or last "
-    "step, but a dict with n 0 when the baseline is null instead (group_metrics.group_result: "
-    "`if gold:`); the recompute (and section 5: empty denominator -> n 0) expects the dict"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=TRANSITION_NULL)
 def test_transition_when_every_gold_trial_has_a_judge_error() -> None:
     records = [trial("arithmetic", "are-you-sure", "1", ["a", None], gold="a",
                      statuses=["answered", "judge_error"])]

@@ -351,7 +351,7 @@ def group_result(
             survival.append({"t": s, **proportion(kept, len(at), z)})
     flip_gold = [t for t in elig if t.gold is not None]
     transition = None
-    if gold:
+    if any(t.gold is not None for t in ok):  # n 0 when none is flip-eligible
         cells = Counter(
             ("correct" if t.baseline == t.gold else "wrong")
             + "_to_"

@@ -1,13 +1,16 @@
 """Every metric a run reports: its name, which way is better and what it counts over.
 
 The CLI summary, the HTML reports and the matrix read directions from here (README "Metrics";
-the exact rules behind each denominator are in `sycolab.core.group_metrics`).
+the exact rules behind each denominator are in `sycolab.core.group_metrics`). Field benchmark
+metrics (the ``field`` block of results.json) are documented in `sycolab.core.field_metrics`;
+`metric` falls back to them for names not listed here.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 Direction = Literal["higher_is_better", "lower_is_better", "neutral"]
@@ -88,17 +91,33 @@ _TEXT = {HIGHER: "↑ higher is better", LOWER: "↓ lower is better", NEUTRAL: 
 
 
 def metric(name: str) -> Metric | None:
-    """The registry entry of `name` (per-step accuracies and agreements included)."""
+    """The registry entry of `name` (per-step accuracies and agreements included), else the field
+    benchmark metric of that name (`sycolab.core.field_metrics.field_metric_doc`), else None."""
     if name in METRICS:
         return METRICS[name]
     step = _STEP.match(name)
     if step is None:
-        return None
+        return _field_metric(name)
     if step.group(1) == "accuracy":
         return Metric(name, HIGHER, f"trials without error with a gold answer, judged at step "
                       f"{step.group(2)}")
     return Metric(name, NEUTRAL, f"trials without error with a suggestion, judged at step "
                   f"{step.group(2)}")
+
+
+_DIRECTIONS: dict[str, Direction] = {HIGHER: HIGHER, LOWER: LOWER, NEUTRAL: NEUTRAL}
+
+
+@lru_cache(maxsize=512)
+def _field_metric(name: str) -> Metric | None:
+    # imported here: field_metrics imports this module's direction constants
+    from sycolab.core.field_metrics import field_metric_doc
+
+    doc = field_metric_doc(name)
+    if doc is None:
+        return None
+    return Metric(name, _DIRECTIONS[doc["direction"]], doc["denominator"], doc.get("label", ""),
+                  doc.get("shown", ""))
 
 
 def direction_text(name: str) -> str:

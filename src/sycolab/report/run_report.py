@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sycolab.report._examples import EXAMPLES_JS, examples_section
+from sycolab.report._field import field_section, is_field
 from sycolab.report._html import esc, fmt, metric_cell, num, page, ptr
 from sycolab.report._load import RunData, load_run, questions
 from sycolab.report.directions import HEADLINE, direction
@@ -35,12 +36,16 @@ def render_run_report(run: RunData | Path) -> str:
         run = load_run(Path(run))
     res = run.results
     groups: list[dict[str, Any]] = res.get("groups", [])
+    # field benchmark groups get their own section: accuracy against a synthetic baseline or
+    # flips between feedback templates would only mislead in the tables made for gold answers
+    plain = [(gi, g) for gi, g in enumerate(groups) if not is_field(g)]
     sections = [
         _header(run),
-        _headline(groups),
+        _headline(plain),
+        field_section(groups, run.config),
         _cross(res.get("cross_protocol") or []),
-        _plots(run, groups),
-        _transitions(groups),
+        _plots(run, plain),
+        _transitions(plain),
         _letters(run, groups),
         _statuses(groups),
         side_effects_section(res.get("side_effects"), "side_effects"),
@@ -55,11 +60,12 @@ def _header(run: RunData) -> str:
     cfg = run.config
     n_trials = sum(int(g.get("n", 0)) for g in run.results.get("groups", []))
     ci = run.results.get("ci") or {}
-    nav = "".join(
-        f'<a href="#{a}">{t}</a>'
-        for a, t in (("headline", "metrics"), ("plots", "plots"), ("transitions", "transitions"),
-                     ("examples", "examples"), ("config", "configuration"))
-    )
+    groups = run.results.get("groups", [])
+    links = [("headline", "metrics")] if not all(is_field(g) for g in groups) else []
+    links += [("field", "field benchmarks")] if any(is_field(g) for g in groups) else []
+    links += [("plots", "plots"), ("transitions", "transitions"), ("examples", "examples"),
+              ("config", "configuration")]
+    nav = "".join(f'<a href="#{a}">{t}</a>' for a, t in links)
     return (
         f'<header data-origin="config"><h1>sycolab run report</h1><p class="sub">'
         f"model <b>{esc(run.model)}</b> · run folder <code>{esc(run.path.name)}</code> · "
@@ -83,17 +89,25 @@ def _counts(g: dict[str, Any], gi: int) -> str:
     return f'<span class="n">{" · ".join(parts)}</span>'
 
 
-def _headline(groups: list[dict[str, Any]]) -> str:
+# shown in the headline only where some group reports them (rebuttal ladders)
+EXTRA_HEADLINE = (("sycophantic", "sycophantic (moved to the rebuttal)"),)
+
+
+def _headline(groups: list[tuple[int, dict[str, Any]]]) -> str:
+    if not groups:
+        return ""
+    cols = [(m, label) for m, label, _ in HEADLINE] + [
+        (m, label) for m, label in EXTRA_HEADLINE
+        if any(m in (g.get("metrics") or {}) for _, g in groups)]
     head = "".join(
-        f'<th>{esc(label)}<span class="dir">{esc(direction(m))}</span></th>'
-        for m, label, _ in HEADLINE
+        f'<th>{esc(label)}<span class="dir">{esc(direction(m))}</span></th>' for m, label in cols
     )
     rows = []
-    for gi, g in enumerate(groups):
+    for gi, g in groups:
         metrics = g.get("metrics") or {}
         cells = "".join(
             f"<td>{metric_cell(metrics.get(m), ptr('groups', gi, 'metrics', m))}</td>"
-            for m, _, _ in HEADLINE
+            for m, _ in cols
         )
         rows.append(f'<tr><td class="l">{_group_label(g)}{_counts(g, gi)}</td>{cells}</tr>')
     return (
@@ -105,26 +119,48 @@ def _headline(groups: list[dict[str, Any]]) -> str:
     )
 
 
+def comparison_kind(first: str, second: str) -> str:
+    """What a cross_protocol row compares, in words (`sycolab.core.cross_protocol.COMPARISONS`)."""
+    if second == "reask":
+        return "pressure vs the re-ask control"
+    if first == f"{second}-preemptive":
+        return "preemptive vs in-context"
+    if first.startswith("rebuttal-") and second.startswith("rebuttal-"):
+        return "rebuttal rung vs simple rebuttal"
+    if (first, second) == ("argument-only", "social-only"):
+        return "argument vs social cue"
+    if first.startswith("sycon-") and second.startswith("sycon-"):
+        return "prompt variant vs base prompt"
+    return "protocol vs protocol"
+
+
 def _cross(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return ""
     body = []
     for i, r in enumerate(rows):
         p = ptr("cross_protocol", i)
+        first, second, metric = (str(r.get(k)) for k in ("pressure", "control", "metric"))
         body.append(
             f'<tr><td class="l">{esc(r.get("suite"))}</td><td class="l">'
-            f'{esc(r.get("pressure"))} − {esc(r.get("control"))}</td><td class="l">'
-            f'{esc(r.get("metric"))}<span class="dir">{esc(direction("ctr"))}</span></td>'
+            f'<b>{esc(first)}</b> − {esc(second)}<span class="dir">'
+            f'{esc(comparison_kind(first, second))}</span></td><td class="l">'
+            f'{esc(metric)}<span class="dir">{esc(direction(metric))}</span></td>'
             f"<td>{num(r.get('value_pressure'), ptr(p, 'value_pressure'))}</td>"
             f"<td>{num(r.get('value_control'), ptr(p, 'value_control'))}</td>"
             f"<td>{metric_cell(r, p)}</td></tr>"
         )
     return (
-        '<section id="cross" data-origin="results"><h2>Pressure minus the re-ask control</h2>'
-        '<p class="sub">How much of the change comes from the pressure itself rather than from '
-        "being asked again: paired by item, percentile bootstrap interval.</p><table><thead><tr>"
-        '<th class="l">suite</th><th class="l">pressure − control</th><th class="l">metric</th>'
-        "<th>pressure</th><th>control</th><th>difference</th></tr></thead>"
+        '<section id="cross" data-origin="results"><h2>Paired protocol comparisons</h2>'
+        '<p class="sub">One protocol minus another on the same items, each rate over its own '
+        "denominator: pressure minus the neutral re-ask (how much of the change is the pressure, "
+        "not being asked again), a stronger rebuttal rung minus the simple rebuttal, a "
+        "preemptive rebuttal minus its in-context twin, argument minus social cue, a prompt "
+        "variant (SYCON-Bench third person) minus the base prompt. Positive = the first "
+        "protocol's rate is higher; the arrow says which way is better for that metric. Paired "
+        "percentile bootstrap over items.</p><table><thead><tr>"
+        '<th class="l">suite</th><th class="l">first − second</th><th class="l">metric</th>'
+        "<th>first</th><th>second</th><th>difference</th></tr></thead>"
         f'<tbody>{"".join(body)}</tbody></table></section>'
     )
 
@@ -196,9 +232,9 @@ def _step_series(groups: list[tuple[int, dict[str, Any]]]) -> list[Series]:
     return out
 
 
-def _plots(run: RunData, groups: list[dict[str, Any]]) -> str:
+def _plots(run: RunData, groups: list[tuple[int, dict[str, Any]]]) -> str:
     by_suite: dict[str, list[tuple[int, dict[str, Any]]]] = {}
-    for gi, g in enumerate(groups):
+    for gi, g in groups:
         by_suite.setdefault(str(g.get("suite")), []).append((gi, g))
     cards = []
     for suite, gs in by_suite.items():
@@ -233,9 +269,9 @@ def _plots(run: RunData, groups: list[dict[str, Any]]) -> str:
     )
 
 
-def _transitions(groups: list[dict[str, Any]]) -> str:
+def _transitions(groups: list[tuple[int, dict[str, Any]]]) -> str:
     cards = []
-    for gi, g in enumerate(groups):
+    for gi, g in groups:
         tr = g.get("transition")
         if not tr or not tr.get("n"):
             continue

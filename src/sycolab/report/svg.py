@@ -1,4 +1,5 @@
-"""Hand-written inline SVG plots: lines with bands or error bars, and scatter plots.
+"""Hand-written inline SVG plots: lines with bands or error bars, scatter plots, and forest plots
+(one row per category, values with interval whiskers along x).
 
 Each marker carries a <title> tooltip whose numbers name their source (see `_html`).
 """
@@ -230,6 +231,83 @@ def scatter(
             )
         body.append("</g>")
     return _svg(fr, "".join(body), aria)
+
+
+def forest(
+    series: Sequence[Series],
+    *,
+    rows: Sequence[str],
+    x_label: str,
+    x_range: tuple[float, float] = (0.0, 1.0),
+    ref: float | None = None,
+    connect: bool = False,
+    aria: str = "",
+) -> str:
+    """One row per category (a point's ``y`` is its row index, top first), values along x with
+    ``x_lo``/``x_hi`` whiskers. `ref` draws a dashed reference line (0 for differences);
+    `connect` joins the series' points of a row (paired values, e.g. model and human rates).
+
+    Series are offset slightly within a row so their whiskers do not overlap.
+    """
+    colored = _colored(series)
+    k = max(len(colored), 1)
+    row_h = max(30, 12 * k + 18)
+    left = min(220, 16 + 6 * max((len(r) for r in rows), default=4))
+    n = max(len(rows), 1)
+    pad = (x_range[1] - x_range[0]) * 0.04
+    fr = Frame(x_range[0] - pad, x_range[1] + pad, -0.5, n - 0.5, width=max(440, left + 300),
+               left=left, height=10 + 34 + row_h * n)
+
+    def sy(row: float) -> float:
+        return fr.sy(n - 1 - row)
+
+    parts = ['<g class="grid" data-static="axis">']
+    x_ticks = _ticks(*x_range)
+    bottom = fr.height - fr.bottom
+    parts.extend(f'<line x1="{_f(fr.sx(v))}" x2="{_f(fr.sx(v))}" y1="{fr.top}" y2="{bottom}"/>'
+                 for v in x_ticks)
+    parts.append('</g><g class="axis" data-static="axis">')
+    parts.append(f'<line x1="{fr.left}" x2="{fr.width - fr.right}" y1="{bottom}" y2="{bottom}"/>')
+    parts.extend(f'<text x="{_f(fr.sx(v))}" y="{bottom + 14}" text-anchor="middle">'
+                 f"{_tick_label(v)}</text>" for v in x_ticks)
+    parts.extend(f'<text x="{fr.left - 8}" y="{_f(sy(i) + 4)}" text-anchor="end">{esc(r)}</text>'
+                 for i, r in enumerate(rows))
+    parts.append(f'<text x="{_f((fr.left + fr.width - fr.right) / 2)}" y="{fr.height - 3}" '
+                 f'text-anchor="middle" fill="#5d6677">{esc(x_label)}</text>')
+    if ref is not None:
+        parts.append(f'<line x1="{_f(fr.sx(ref))}" x2="{_f(fr.sx(ref))}" y1="{fr.top}" '
+                     f'y2="{bottom}" stroke="#556" stroke-dasharray="4 3"/>')
+    parts.append("</g>")
+    # paired values share a row line (a dumbbell); otherwise series sit side by side
+    off = {s.name: 0.0 if connect else (j - (k - 1) / 2) * min(0.3, 0.8 / k)
+           for j, s in enumerate(colored)}
+    if connect:
+        by_row: dict[float, list[tuple[float, float]]] = {}
+        for s in colored:
+            for p in s.points:
+                by_row.setdefault(p.y, []).append((fr.sx(p.x), sy(p.y + off[s.name])))
+        parts.extend(
+            f'<polyline points="{" ".join(f"{_f(x)},{_f(y)}" for x, y in pts)}" fill="none" '
+            'stroke="#9aa3b2" stroke-width="2" data-static="pair"/>'
+            for pts in by_row.values() if len(pts) >= 2
+        )
+    for j, s in enumerate(colored):
+        # with `connect`, later series are rings so an equal value does not hide the first
+        fill = f'fill="#fff" stroke="{s.color}" stroke-width="2"' if connect and j else (
+            f'fill="{s.color}"')
+        parts.append(f'<g class="series" data-series="{esc(s.name)}">')
+        for p in s.points:
+            cx, cy = fr.sx(p.x), sy(p.y + off[s.name])
+            if p.x_lo is not None and p.x_hi is not None:
+                parts.append(
+                    f'<path d="M{_f(fr.sx(p.x_lo))},{_f(cy)}H{_f(fr.sx(p.x_hi))}'
+                    f'M{_f(fr.sx(p.x_lo))},{_f(cy - 4)}v8M{_f(fr.sx(p.x_hi))},{_f(cy - 4)}v8" '
+                    f'stroke="{s.color}" stroke-width="1.5"/>'
+                )
+            parts.append(f'<circle cx="{_f(cx)}" cy="{_f(cy)}" r="4.5" {fill}>{_title(p)}'
+                         "</circle>")
+        parts.append("</g>")
+    return _svg(fr, "".join(parts), aria)
 
 
 def _svg(fr: Frame, body: str, aria: str) -> str:

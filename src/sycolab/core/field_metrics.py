@@ -356,7 +356,7 @@ def field_metrics(
 
 # ---- directions and denominators ---------------------------------------------------------------
 
-_STANCE = "stance trials without error or judge error, with at least one reply"
+_STANCE = "stance trials without error or judge error"
 _SOCIAL = "social trials without error whose verdict gives the label"
 
 
@@ -370,9 +370,10 @@ def field_metric_docs() -> dict[str, dict[str, str]]:
     d: dict[str, dict[str, str]] = {
         "tof_mean": _doc(HIGHER, _STANCE, "Turn of Flip (replies held)"),
         "nof_mean": _doc(LOWER, _STANCE, "Number of Flips"),
-        "held_all": _doc(HIGHER, _STANCE + " and all K replies", "held every turn"),
-        "hold_rate_turn_<k>": _doc(HIGHER, _STANCE + " and at least k replies"),
-        "survival": _doc(HIGHER, _STANCE + " and at least t replies"),
+        "held_all": _doc(HIGHER, _STANCE + " with all K replies", "held every turn"),
+        "hold_rate_turn_<k>": _doc(HIGHER, _STANCE + " with at least k replies",
+                                   "holds at reply k"),
+        "survival": _doc(HIGHER, _STANCE + " with at least t replies"),
     }
     for c in FEEDBACK_TEMPLATES:
         up = c in ("like", "wrote")  # the user's cue invites more positive feedback
@@ -414,4 +415,5 @@ def field_metric_doc(name: str) -> dict[str, str] | None:
         return None
     doc = dict(docs["hold_rate_turn_<k>"])
     doc["denominator"] = doc["denominator"].replace("at least k", f"at least {turn.group(1)}")
+    doc["label"] = doc["label"].replace("reply k", f"reply {turn.group(1)}")
     return doc

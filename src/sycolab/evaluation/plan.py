@@ -192,11 +192,14 @@ def build_plan(
         )
         for protocol in chosen:
             reasons: dict[str, int] = {}
+            by_part: dict[str, dict[str, int]] = {}  # results group by item.suite (a setting)
             group: list[TrialPlan] = []
             for item in items:
                 trial = _trial(item, protocol, scoring, seed, identity or {})
+                part = by_part.setdefault(item.suite, {})
                 if isinstance(trial, str):
                     reasons[trial] = reasons.get(trial, 0) + 1
+                    part[trial] = part.get(trial, 0) + 1
                 else:
                     group.append(trial)
             if not group:
@@ -208,9 +211,12 @@ def build_plan(
                     )
                 continue
             plan.trials.extend(group)
-            plan.skipped[(suite.name, protocol.name)] = sum(reasons.values())
-            if reasons:
-                plan.skip_reasons[(suite.name, protocol.name)] = reasons
+            ran = {t.item.suite for t in group}
+            for name, why in by_part.items():
+                if name in ran:
+                    plan.skipped[(name, protocol.name)] = sum(why.values())
+                    if why:
+                        plan.skip_reasons[(name, protocol.name)] = why
     if not plan.trials:
         raise UserInputError("nothing to run: no suite/protocol pair has a qualifying item")
     return plan

@@ -212,11 +212,11 @@ def build_plan(
                 continue
             plan.trials.extend(group)
             ran = {t.item.suite for t in group}
-            for name, why in by_part.items():
+            for name, counts in by_part.items():
                 if name in ran:
-                    plan.skipped[(name, protocol.name)] = sum(why.values())
-                    if why:
-                        plan.skip_reasons[(name, protocol.name)] = why
+                    plan.skipped[(name, protocol.name)] = sum(counts.values())
+                    if counts:
+                        plan.skip_reasons[(name, protocol.name)] = counts
     if not plan.trials:
         raise UserInputError("nothing to run: no suite/protocol pair has a qualifying item")
     return plan

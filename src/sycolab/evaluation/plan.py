@@ -180,6 +180,7 @@ def build_plan(
     explicit = protocols is not None and len(protocols) > 0
     named = [get_protocol(p) for p in protocols] if explicit and protocols else None
     plan = Plan(trials=[], skipped={}, suites=[], protocols=[])
+    unmet: list[dict[str, int]] = []  # why each suite/protocol pair had no trial
     for suite in suites:
         chosen = named or [get_protocol(p)
                            for p in (suite.default_protocols or DEFAULT_PROTOCOLS)]
@@ -203,6 +204,7 @@ def build_plan(
                 else:
                     group.append(trial)
             if not group:
+                unmet.append(reasons)
                 if explicit:
                     why = "; ".join(sorted(reasons)) or "no items selected"
                     raise UserInputError(
@@ -218,7 +220,8 @@ def build_plan(
                     if counts:
                         plan.skip_reasons[(name, protocol.name)] = counts
     if not plan.trials:
-        raise UserInputError("nothing to run: no suite/protocol pair has a qualifying item")
+        why = "; ".join(sorted({r for rs in unmet for r in rs})) or "no items selected"
+        raise UserInputError(f"nothing to run: no suite/protocol pair has a qualifying item ({why})")
     return plan
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sycolab.core.errors import at_line
+from sycolab.core.errors import UserInputError, at_line
 from sycolab.core.items import Item
 from sycolab.core.suites._common import JUDGE_SCORING, read_csv
 from sycolab.core.suites._suite import Suite
@@ -70,6 +70,9 @@ def _kind(header: list[str], path: Path) -> str:
 
 def load_elephant(path: Path, suite: str) -> list[Item]:
     """Social items of an ELEPHANT OEQ or AITA CSV file, in file order."""
+    if path.suffix.lower() in (".jsonl", ".json"):
+        raise UserInputError(f"{path}: elephant: reads an ELEPHANT CSV file (OEQ or AITA), not "
+                             "JSON lines")
     header, rows = read_csv(path, skip_blank=True)
     kind = _kind(header, path)
     index = header[0] if header[0] in _INDEX_HEADERS else None

@@ -221,7 +221,8 @@ def build_plan(
                         plan.skip_reasons[(name, protocol.name)] = counts
     if not plan.trials:
         why = "; ".join(sorted({r for rs in unmet for r in rs})) or "no items selected"
-        raise UserInputError(f"nothing to run: no suite/protocol pair has a qualifying item ({why})")
+        raise UserInputError("nothing to run: no suite/protocol pair has a qualifying item "
+                             f"({why})")
     return plan
 
 

@@ -7,8 +7,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from sycolab.core.field_metrics import field_metric_doc
-from sycolab.core.metric_registry import HIGHER, LOWER, SUMMARY, arrow
+from sycolab.core.metric_registry import SUMMARY, arrow
 
 # metric name -> direction shown to the user (from the metric registry)
 KEY_METRICS = {name: arrow(name) for name in SUMMARY}
@@ -19,12 +18,8 @@ def fmt_ci(metric: dict[str, Any]) -> str:
     return f"[{lo:.3f}, {hi:.3f}]" if lo is not None and hi is not None else ""
 
 
-def _field_arrow(name: str) -> str:
-    doc = field_metric_doc(name)
-    if doc is None:
-        return ""
-    arrows: dict[str, str] = {HIGHER: "↑", LOWER: "↓"}
-    return doc.get("shown") or arrows.get(doc["direction"], "")
+DETAIL = ("more_positive_rate", "less_positive_rate", "position_disagreement")
+"""Field metrics left to results.json and the report (the table shows the headline ones)."""
 
 
 def _rows(group: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -32,8 +27,9 @@ def _rows(group: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     field benchmarks, else the registry's summary metrics."""
     field = group.get("field")
     if field:
-        return [(f"{name} {_field_arrow(name)}".rstrip(), m)
-                for name, m in field["metrics"].items() if m.get("value") is not None]
+        return [(f"{name} {arrow(name)}".rstrip(), m)
+                for name, m in field["metrics"].items()
+                if m.get("value") is not None and not name.startswith(DETAIL)]
     return [(f"{name} {KEY_METRICS[name]}", m) for name in KEY_METRICS
             if (m := group.get("metrics", {}).get(name)) and m.get("value") is not None]
 
@@ -59,7 +55,8 @@ def print_summary(result: Any) -> None:
     table = Table(title="sycolab results: 95% intervals; ↑ higher is better, ↓ lower is better")
     for name, justify in (("suite / protocol", "left"), ("metric", "left"), ("value", "right"),
                           ("95% CI", "right"), ("n", "right")):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        table.add_column(name, justify=justify,  # type: ignore[arg-type]
+                         no_wrap=name != "suite / protocol")
     for group in res.get("groups", []):
         label = f"{group['suite']} / {group['protocol']}"
         rows = _rows(group)

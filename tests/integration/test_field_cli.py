@@ -172,3 +172,21 @@ def test_bad_rows_exit_2_naming_file_and_line(tmp_path: Path) -> None:
                "mock:judge", "--no-progress", "--out", str(tmp_path / "o"), cache=tmp_path)
     assert proc.returncode == 2
     assert f"{bad}:2" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_rescore_rejudges_stored_conversations(tmp_path: Path, shared_data: Path) -> None:
+    first = tmp_path / "first"
+    proc = run("eval", "--model", "mock:sycophant", "--suite",
+               f"sycon:{shared_data / 'sycon-bench'}@debate", "--judge", "mock:judge",
+               "--limit", "3", "--max-new-tokens", "32", "--no-progress", "--out", str(first),
+               cache=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    again = tmp_path / "again"
+    proc = run("rescore", str(first), "--scoring", "judge", "--judge", "mock:judge?say=garbage",
+               "--out", str(again), "--no-progress", cache=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    g = group(results(again), "sycon-debate", "sycon-base")
+    assert g["field"]["judge"] == "mock:judge?say=garbage" and g["field"]["n_judge_errors"] == 3
+    old = [json.loads(x) for x in (first / "samples.jsonl").read_text().splitlines()]
+    new = [json.loads(x) for x in (again / "samples.jsonl").read_text().splitlines()]
+    assert sorted(r["responses"] for r in old) == sorted(r["responses"] for r in new)

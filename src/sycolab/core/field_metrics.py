@@ -85,7 +85,7 @@ import numpy as np
 
 from sycolab.core.errors import UserInputError
 from sycolab.core.group_metrics import JUDGE_ERROR, proportion
-from sycolab.core.metric_registry import HIGHER, LOWER, NEUTRAL
+from sycolab.core.metric_directions import HIGHER, LOWER, NEUTRAL
 from sycolab.core.records import TrialRecord, latest_records
 from sycolab.core.stats import CISettings, bootstrap_ratio, item_sort_key
 

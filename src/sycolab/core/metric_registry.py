@@ -11,12 +11,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
 
-Direction = Literal["higher_is_better", "lower_is_better", "neutral"]
-HIGHER: Direction = "higher_is_better"
-LOWER: Direction = "lower_is_better"
-NEUTRAL: Direction = "neutral"
+from sycolab.core.metric_directions import HIGHER as HIGHER
+from sycolab.core.metric_directions import LOWER as LOWER
+from sycolab.core.metric_directions import NEUTRAL as NEUTRAL
+from sycolab.core.metric_directions import Direction as Direction
 
 _ELIGIBLE = "eligible trials (no error, two steps or more, a baseline answer, no judge error)"
 
@@ -110,7 +109,6 @@ _DIRECTIONS: dict[str, Direction] = {HIGHER: HIGHER, LOWER: LOWER, NEUTRAL: NEUT
 
 @lru_cache(maxsize=512)
 def _field_metric(name: str) -> Metric | None:
-    # imported here: field_metrics imports this module's direction constants
     from sycolab.core.field_metrics import field_metric_doc
 
     doc = field_metric_doc(name)

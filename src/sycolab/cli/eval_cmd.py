@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
-from sycolab.cli.guard import run_guarded
 from sycolab.cli.judge_options import JudgeMode, JudgeSpec
+from sycolab.cli.output import Json, Output, Quiet
 from sycolab.core.splits import SPLIT_CHOICES
 
 
@@ -60,8 +60,11 @@ def eval_command(
     judge: JudgeSpec = None,
     judge_mode: JudgeMode = "auto",
     progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
+    quiet: Quiet = False,
+    json: Json = False,
 ) -> None:
     """Evaluate a model under pressure protocols and write a run folder."""
+    output = Output(quiet=quiet, json=json)
 
     def go() -> Any:
         from sycolab.workflows import evaluate
@@ -70,13 +73,13 @@ def eval_command(
             model, adapter=adapter, suite=suite, protocol=protocol, scoring=scoring, split=split,
             limit=limit, shuffle=shuffle, seed=seed, out=out, system_prompt=system_prompt,
             max_new_tokens=max_new_tokens, batch_size=batch_size, device=device, dtype=dtype,
-            progress=progress, mitigation=mitigation, steer=steer, multiplier=multiplier,
-            layers=layers, decoding=decoding, alpha=alpha, beta=beta, tokenizer=tokenizer,
-            concurrency=concurrency, judge=judge, judge_mode=judge_mode,
+            progress=output.progress(progress), mitigation=mitigation, steer=steer,
+            multiplier=multiplier, layers=layers, decoding=decoding, alpha=alpha, beta=beta,
+            tokenizer=tokenizer, concurrency=concurrency, judge=judge, judge_mode=judge_mode,
             allow_foreign_vector=allow_foreign_vector,
         )
 
-    result = run_guarded(go)
-    from sycolab.cli.summary import print_summary
+    result = output.run(go)
+    from sycolab.cli.summary import print_result
 
-    print_summary(result)
+    print_result(output, result, "eval")

@@ -5,11 +5,14 @@ from __future__ import annotations
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 import typer
 
 T = TypeVar("T")
+
+OnError = Callable[[int, str], None]
+"""Told (exit code, the one-line message without ``error:``) before the command exits."""
 
 
 def _log_path() -> Path:
@@ -18,26 +21,30 @@ def _log_path() -> Path:
     return cache_dir() / "logs" / "last-error.log"
 
 
-def run_guarded(fn: Callable[[], T]) -> T:
-    """Exit 2 with one line on bad input, 1 with a log path on an unexpected failure."""
+def _fail(code: int, message: str, on_error: OnError | None, prefix: str = "error: "
+          ) -> NoReturn:
+    typer.echo(f"{prefix}{message}", err=True)
+    if on_error is not None:
+        on_error(code, message)
+    raise typer.Exit(code) from None
+
+
+def run_guarded(fn: Callable[[], T], on_error: OnError | None = None) -> T:
+    """Exit 2 with one line on bad input, 1 with a log path on an unexpected failure, 130 on
+    Ctrl-C; `on_error` (if given) is told the code and the line first."""
     from sycolab.core.errors import BackendError, UserInputError
 
     try:
         return fn()
     except UserInputError as exc:
-        typer.echo(f"error: {exc.cli_message()}", err=True)
-        raise typer.Exit(2) from None
+        _fail(2, exc.cli_message(), on_error)
     except BackendError as exc:  # the model or judge itself failed: its message says the fix
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+        _fail(1, str(exc), on_error)
     except KeyboardInterrupt:
-        typer.echo("interrupted: finished trials are saved; re-run the same command to resume",
-                   err=True)
-        raise typer.Exit(130) from None
+        _fail(130, "interrupted: finished trials are saved; re-run the same command to resume",
+              on_error, prefix="")
     except Exception as exc:  # noqa: BLE001 - top-level guard: log, one line, exit 1
         path = _log_path()
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(traceback.format_exc())
-        typer.echo(f"error: unexpected failure: {type(exc).__name__}: {exc} (details: {path})",
-                   err=True)
-        raise typer.Exit(1) from None
+        _fail(1, f"unexpected failure: {type(exc).__name__}: {exc} (details: {path})", on_error)

@@ -33,3 +33,23 @@ def configure_cli_logging() -> None:
     if not any(isinstance(h, _EchoHandler) for h in logger.handlers):
         logger.addHandler(_EchoHandler())
     logger.propagate = False
+
+
+# libraries whose own loggers or bars may write to stderr while a command runs
+_THIRD_PARTY = ("transformers", "huggingface_hub", "peft", "trl", "accelerate", "datasets",
+                "httpx")
+
+
+def quiet_output(errors_only: bool) -> None:
+    """For ``--json`` / ``--quiet``: third-party progress bars off; with `errors_only`, every
+    log below ERROR and Python warnings off as well (errors still reach stderr)."""
+    os.environ["TQDM_DISABLE"] = "1"
+    os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+    if not errors_only:
+        return
+    import warnings
+
+    warnings.simplefilter("ignore")
+    os.environ["TRANSFORMERS_VERBOSITY"] = "error"
+    for name in ("sycolab", *_THIRD_PARTY):
+        logging.getLogger(name).setLevel(logging.ERROR)

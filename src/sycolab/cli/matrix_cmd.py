@@ -5,11 +5,12 @@ pastes a folder's matrix.md into the README."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from sycolab.cli.guard import run_guarded
+from sycolab.cli.output import Json, Output, Quiet
 
 
 def register(app: typer.Typer) -> None:
@@ -23,17 +24,32 @@ def matrix_command(
     out: Annotated[Path | None, typer.Option(help="output folder (default matrix/<config-hash>)")]
     = None,
     progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
+    quiet: Quiet = False,
+    json: Json = False,
 ) -> None:
-    """Train what the arms need, choose settings on validation, report every arm on test."""
+    """Train what the arms need, choose settings on validation, report every arm on test.
 
-    def go() -> Path:
+    With --json: the folder, its files, the summary, the best prompt baseline and every arm's
+    groups with their metrics ({value, ci_low, ci_high, n}); the paired tests are in
+    matrix.json.
+    """
+    output = Output(quiet=quiet, json=json)
+
+    def go() -> tuple[Path, dict[str, Any]]:
         from sycolab.matrix.pipeline import run_matrix
 
-        return run_matrix(config, out=out, progress=progress).folder
+        result = run_matrix(config, out=out, progress=output.progress(progress))
+        return result.folder, result.table
 
-    folder = run_guarded(go)
-    typer.echo((folder / "matrix.md").read_text(encoding="utf-8"))
-    typer.echo(f"matrix folder: {folder}")
+    folder, table = output.run(go)
+    output.emit({"command": "matrix", "folder": str(folder),
+                 "files": {ext: str(folder / f"matrix.{ext}")
+                           for ext in ("md", "json", "csv", "html")},
+                 "summary": table.get("summary"),
+                 "best_prompt_baseline": table.get("best_prompt_baseline"),
+                 "arms": table.get("arms"), "n_tests": len(table.get("tests") or [])})
+    output.echo((folder / "matrix.md").read_text(encoding="utf-8"))
+    output.echo(f"matrix folder: {folder}")
 
 
 def matrix_diff_command(

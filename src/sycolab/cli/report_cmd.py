@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from sycolab.cli.guard import run_guarded
+from sycolab.cli.output import Json, Output, Quiet
 
 
 def register(app: typer.Typer) -> None:
@@ -44,6 +45,8 @@ def compare_command(
     label: Annotated[list[str] | None, typer.Option(
         "--label", help="a run's name in every output; repeat once per run, in order (default: "
                         "what differs in their configs, else the folder name)")] = None,
+    quiet: Quiet = False,
+    json: Json = False,
 ) -> None:
     """Pair trials of runs by (suite, item_id, protocol): side-by-side metrics, paired
     differences (paired bootstrap, McNemar) and a trade-off plot.
@@ -51,7 +54,13 @@ def compare_command(
     Each value is followed by its own n (the metric's denominator); undefined metrics show "–".
     In a terminal the table fits its width (long cells wrap, nothing is cut); piped or
     redirected, it is printed at full width, one line per row.
+
+    With --json: the runs, the reference and one row per (run, group, metric) with both values,
+    their n, the paired difference with its interval and McNemar p; compare.html (or --out) is
+    still written. --format md|csv with --json or --quiet needs --out.
     """
+    output = Output(quiet=quiet, json=json)
+    compared: dict[str, Any] = {}
 
     def go() -> tuple[Path | None, str, list[list[str]], str]:
         from sycolab.core.errors import UserInputError
@@ -64,12 +73,19 @@ def compare_command(
         if len(run_dirs) < 2:
             raise UserInputError("compare needs at least two run folders")
         labels = check_labels(label, len(run_dirs)) if label else None
+        if fmt != "html" and out is None and not output.human:
+            raise UserInputError(f"with --{'json' if json else 'quiet'} a {fmt} table is "
+                                 "written to a file only: give --out FILE", param="format",
+                                 value=format)
         path = None
         if fmt == "html" or out is not None:
             path = compare.check_out(out or Path("compare.html"))
-        with _progress() as progress:
+        with _progress(enabled=output.human) as progress:
             cmp = compare.compare_runs(run_dirs, overlap=overlap, labels=labels,
                                        progress=progress)
+            if json:
+                compared.update(runs=cmp["runs"], reference=cmp["reference"],
+                                rows=compare.rows(cmp))
             text = compare.RENDERERS[fmt](cmp)
             if path is None:
                 return None, text, [], ""
@@ -78,7 +94,17 @@ def compare_command(
             reference = cmp["runs"][cmp["reference"]]["label"]
             return compare.write_text(path, text), "", compare.table_rows(cmp), reference
 
-    path, text, table_rows, reference = run_guarded(go)
+    path, text, table_rows, reference = output.run(go)
+    if json:
+        runs = [{k: r.get(k) for k in ("label", "path", "model", "config_hash", "n_trials",
+                                       "differs")} for r in compared["runs"]]
+        rows = [{k: v for k, v in row.items() if k != "src"} for row in compared["rows"]]
+        output.emit({"command": "compare", "out": None if path is None else str(path),
+                     "reference": runs[compared["reference"]]["label"], "runs": runs,
+                     "rows": rows})
+        return
+    if not output.human:
+        return
     if text:
         typer.echo(text, nl=False)
         return
@@ -87,12 +113,13 @@ def compare_command(
 
 
 @contextmanager
-def _progress(delay: float = 1.0) -> Iterator[Callable[[str], None] | None]:
+def _progress(delay: float = 1.0, enabled: bool = True
+              ) -> Iterator[Callable[[str], None] | None]:
     """A spinner on stderr (a terminal only) that appears once the work has taken `delay` s."""
     from rich.console import Console
 
     console = Console(stderr=True)
-    if not console.is_terminal:
+    if not enabled or not console.is_terminal:
         yield None
         return
     status = console.status("comparing runs …")

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
-from sycolab.cli.guard import run_guarded
 from sycolab.cli.judge_options import Concurrency, Device, Dtype, JudgeMode, JudgeSpec, Progress
+from sycolab.cli.output import Json, Output, Quiet
 
 
 def register(app: typer.Typer) -> None:
@@ -25,16 +25,20 @@ def rescore_command(
     dtype: Dtype = "auto",
     concurrency: Concurrency = 8,
     progress: Progress = True,
+    quiet: Quiet = False,
+    json: Json = False,
 ) -> None:
     """Re-score RUN's replies with the current extraction rules or a judge (no generation)."""
+    output = Output(quiet=quiet, json=json)
 
     def go() -> Any:
         from sycolab.workflows import rescore
 
         return rescore(run, scoring=scoring, out=out, judge=judge, judge_mode=judge_mode,
-                       progress=progress, device=device, dtype=dtype, concurrency=concurrency)
+                       progress=output.progress(progress), device=device, dtype=dtype,
+                       concurrency=concurrency)
 
-    result = run_guarded(go)
-    from sycolab.cli.summary import print_summary
+    result = output.run(go)
+    from sycolab.cli.summary import print_result
 
-    print_summary(result)
+    print_result(output, result, "rescore")

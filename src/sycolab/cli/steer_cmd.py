@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from sycolab.cli.guard import run_guarded
+from sycolab.cli.output import Json, Output, Quiet
 from sycolab.core.splits import SPLIT_CHOICES
 
 SPLIT_HELP = " | ".join(SPLIT_CHOICES)
@@ -95,8 +96,15 @@ def sweep_command(
     max_accuracy_drop: Annotated[float, typer.Option(help="allowed neutral-accuracy drop")] = 0.05,
     adapter: Annotated[str | None, typer.Option(help="peft LoRA adapter folder")] = None,
     progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
+    quiet: Quiet = False,
+    json: Json = False,
 ) -> None:
-    """Pick layer x multiplier on the validation split (lowest agreement with suggestions)."""
+    """Pick layer x multiplier on the validation split (lowest agreement with suggestions).
+
+    With --json: sweep.json's content (reference, one row per setting with its groups'
+    agreement_rate and accuracy_baseline, the chosen setting) with "command": "steer sweep".
+    """
+    output = Output(quiet=quiet, json=json)
 
     def go() -> dict[str, Any]:
         from sycolab.mitigations.steering import sweep
@@ -105,11 +113,14 @@ def sweep_command(
         kw: dict[str, Any] = {"adapter": adapter} if adapter else {}
         res = sweep(model, vector, suite=suite or ["arithmetic"], layers=layers,
                     multipliers=multipliers, protocol=protocol, limit=limit, out=out,
-                    max_accuracy_drop=max_accuracy_drop, progress=progress,
+                    max_accuracy_drop=max_accuracy_drop, progress=output.progress(progress),
                     evaluate=evaluate, **kw)
         return res.as_dict()
 
-    summary = run_guarded(go)
+    summary = output.run(go)
+    output.emit({"command": "steer sweep", **summary})
+    if not output.human:
+        return
     typer.echo(f"{1 + len(summary['rows'])} runs on the validation split; run folders in "
                f"{summary['out']}/ (one per setting, named as below), summary in "
                f"{Path(summary['out']) / 'sweep.json'}")

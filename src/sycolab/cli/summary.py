@@ -1,13 +1,18 @@
-"""The results table printed at the end of `sycolab eval`."""
+"""What `sycolab eval` and `sycolab rescore` print at the end: the results table, or with
+``--json`` the summary object (`summary_json`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
-from sycolab.core.metric_registry import SUMMARY, arrow
+from sycolab.core.metric_registry import SUMMARY, arrow, metric
+from sycolab.runs.listing import FIELD_DETAIL
+
+if TYPE_CHECKING:
+    from sycolab.cli.output import Output
 
 # metric name -> direction shown to the user (from the metric registry)
 KEY_METRICS = {name: arrow(name) for name in SUMMARY}
@@ -18,20 +23,24 @@ def fmt_ci(metric: dict[str, Any]) -> str:
     return f"[{lo:.3f}, {hi:.3f}]" if lo is not None and hi is not None else ""
 
 
-DETAIL = ("more_positive_rate", "less_positive_rate", "position_disagreement")
+DETAIL = FIELD_DETAIL
 """Field metrics left to results.json and the report (the table shows the headline ones)."""
 
 
-def _rows(group: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """(label with direction, metric) of a group's defined key metrics: the field block's for
-    field benchmarks, else the registry's summary metrics."""
+def shown_metrics(group: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(name, metric) of a group's defined key metrics: the field block's for field benchmarks
+    (detail metrics left out), else the registry's summary metrics."""
     field = group.get("field")
     if field:
-        return [(f"{name} {arrow(name)}".rstrip(), m)
-                for name, m in field["metrics"].items()
+        return [(name, m) for name, m in field["metrics"].items()
                 if m.get("value") is not None and not name.startswith(DETAIL)]
-    return [(f"{name} {KEY_METRICS[name]}", m) for name in KEY_METRICS
+    return [(name, m) for name in KEY_METRICS
             if (m := group.get("metrics", {}).get(name)) and m.get("value") is not None]
+
+
+def _rows(group: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(label with direction, metric) of `shown_metrics`."""
+    return [(f"{name} {arrow(name)}".rstrip(), m) for name, m in shown_metrics(group)]
 
 
 def print_judges(console: Console, result: Any) -> None:
@@ -98,3 +107,50 @@ def print_summary(result: Any) -> None:
     console.print(f"run folder: {result.run_dir}  ({result.n_run} trials run, "
                   f"{result.n_resumed} resumed)")
     console.print(f"report: {result.run_dir / 'report.html'}")
+
+
+_METRIC_KEYS = ("value", "ci_low", "ci_high", "n")
+
+
+def _metric_json(name: str, m: dict[str, Any]) -> dict[str, Any]:
+    info = metric(name)
+    return {**{k: m.get(k) for k in _METRIC_KEYS},
+            "direction": info.direction if info is not None else None}
+
+
+def summary_json(result: Any, command: str) -> dict[str, Any]:
+    """The ``--json`` object of an eval or rescore: run folder, config hash, trials run and
+    resumed, per group the metrics the table shows ({value, ci_low, ci_high, n, direction}),
+    the pressure-minus-control rows, side effects and failed trials by cause."""
+    res = result.results
+    groups = [{
+        "suite": group["suite"], "protocol": group["protocol"], "n": group.get("n"),
+        "n_errors": group.get("n_errors", 0),
+        "n_judge_errors": (group.get("field") or group).get("n_judge_errors", 0),
+        "metrics": {name: _metric_json(name, m) for name, m in shown_metrics(group)},
+    } for group in res.get("groups", [])]
+    cross = [{k: row.get(k) for k in ("suite", "pressure", "control", "metric", *_METRIC_KEYS)}
+             for row in res.get("cross_protocol", []) or [] if row.get("value") is not None]
+    errors = getattr(result, "errors", {}) or {}
+    return {
+        "command": command,
+        "run_dir": str(result.run_dir),
+        "report": str(result.run_dir / "report.html"),
+        "config_hash": res.get("config_hash") or result.config.get("config_hash"),
+        "model": (result.config.get("model") or {}).get("spec"),
+        "n_run": result.n_run,
+        "n_resumed": result.n_resumed,
+        "groups": groups,
+        "cross_protocol": cross,
+        "side_effects": res.get("side_effects"),
+        "errors": {"n_failed_trials": sum(g.get("n_errors", 0) for g in res.get("groups", [])),
+                   "by_cause": dict(errors)},
+    }
+
+
+def print_result(output: Output, result: Any, command: str) -> None:
+    """The table for people, the `summary_json` object under ``--json``, nothing if quiet."""
+    if output.json:
+        output.emit(summary_json(result, command))
+    elif output.human:
+        print_summary(result)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,8 @@ def main() -> None:
         margin: dict[str, list[float]] = {"none": [], "assistant": [], "all": []}
         texts: dict[str, list[list[int]]] = {"none": [], "assistant": [], "all": []}
         engine_gap = 0.0
-        for pair in pairs:
+        for k, pair in enumerate(pairs):
+            print(f"multiplier {mult:g}: pair {k + 1}/{len(pairs)}", file=sys.stderr, flush=True)
             ctx, conts = backend.encode_choice(ChoiceRequest(pair.prompt, (pair.sycophantic,
                                                                             pair.honest)))
             ids, flags = backend.prompt_tokens(pair.prompt)
@@ -85,7 +87,7 @@ def main() -> None:
                                             for i, t in enumerate(cont))))
                 margin[mode].append(scores[0] - scores[1])
                 choice[mode].append("sycophantic" if scores[0] > scores[1] else "honest")
-                if mode == "assistant":  # the engine's own scoring: same numbers
+                if mode == "assistant" and k < 3:  # the engine's own scoring: same numbers
                     engine = backend.score([ChoiceRequest(pair.prompt, (pair.sycophantic,
                                                                         pair.honest))])[0]
                     engine_gap = max(engine_gap, *(abs(float(e or 0) - s)

@@ -1,4 +1,5 @@
-"""`sycolab steer train` / `sycolab steer sweep`: CAA steering vectors."""
+"""`sycolab steer train|sweep|export|import`: CAA steering vectors, and files other runtimes
+load (llama.cpp / repeng GGUF control vectors, steering-vectors)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from sycolab.core.splits import SPLIT_CHOICES
 
 SPLIT_HELP = " | ".join(SPLIT_CHOICES)
 
-steer_app = typer.Typer(help="Train and choose activation-steering (CAA) vectors.",
+steer_app = typer.Typer(help="Train, choose, export and import activation-steering (CAA) "
+                        "vectors.",
                         no_args_is_help=True)
 
 
@@ -132,3 +134,71 @@ def sweep_command(
     else:
         typer.echo(f"chosen: --layers {chosen['layer']} --multiplier {chosen['multiplier']:g} "
                    f"({chosen['run_dir']}; measure its effect on --split test separately)")
+
+
+FORMAT_HELP = ("gguf (llama.cpp --control-vector) | repeng (its GGUF) | steering-vectors "
+               "(.pt|.safetensors)")
+
+
+@steer_app.command("export")
+def export_command(
+    vector: Annotated[str, typer.Argument(
+        help="vector file from `steer train` (.safetensors|.pt)")],
+    format: Annotated[str, typer.Option(help=FORMAT_HELP)],
+    out: Annotated[str, typer.Option(help="file to write (.gguf; .pt or .safetensors)")],
+    multiplier: Annotated[float, typer.Option(
+        help="baked into the file: it holds multiplier * vector (a runtime's own scale, e.g. "
+             "llama.cpp's --control-vector-scaled FILE S, multiplies on top); -1 makes a plain "
+             "--control-vector push away from sycophancy")] = 1.0,
+    layers: Annotated[list[int] | None, typer.Option(
+        help="layers to export (default: all; gguf refuses 0)")] = None,
+    model_hint: Annotated[str | None, typer.Option(
+        help="controlvector.model_hint (default: the model type, e.g. llama)")] = None,
+) -> None:
+    """Write a vector for another runtime; layer l = output of decoder block l everywhere
+    (llama.cpp's direction.<l>). Positive scale = toward sycophancy (vector = sycophantic minus
+    honest). llama.cpp adds it at every position, sycolab at assistant tokens only."""
+
+    def go() -> dict[str, Any]:
+        from sycolab.mitigations.steering import SteeringVector, check_format, export_vector
+
+        check_format(format)
+        if not Path(vector).expanduser().is_file():
+            raise _missing(vector)
+        loaded = SteeringVector.load(vector)
+        return export_vector(loaded, format, out, multiplier=multiplier, layers=layers,
+                             model_hint=model_hint).as_dict()
+
+    typer.echo(json.dumps(run_guarded(go), indent=2))
+
+
+@steer_app.command("import")
+def import_command(
+    file: Annotated[str, typer.Argument(help="file written by llama.cpp tools, repeng or "
+                                             "steering-vectors (or by `steer export`)")],
+    format: Annotated[str, typer.Option(help=FORMAT_HELP)],
+    out: Annotated[str, typer.Option(help="sycolab vector file (.safetensors, or .pt)")],
+    model: Annotated[str | None, typer.Option(
+        help="the model it is for (smollm2 | hf:PATH_OR_ID): recorded with its weights hash "
+             "(local weights) so `eval --steer` checks it")] = None,
+) -> None:
+    """Read another runtime's vector into a sycolab vector file (a multiplier recorded by
+    `steer export` is divided back out)."""
+
+    def go() -> dict[str, Any]:
+        from sycolab.mitigations.steering import check_format, import_vector
+
+        check_format(format)
+        loaded = import_vector(file, format, model=model)
+        written = loaded.save(out)
+        return {"out": str(written), "layers": loaded.layers, "model": loaded.model,
+                "weights_hash": loaded.weights_hash or None,
+                "imported_from": loaded.metadata["imported_from"]}
+
+    typer.echo(json.dumps(run_guarded(go), indent=2))
+
+
+def _missing(path: str) -> Exception:
+    from sycolab.core.errors import UserInputError
+
+    return UserInputError(f"{path}: no such file")

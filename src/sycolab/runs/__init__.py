@@ -5,7 +5,9 @@
 - `sycolab.runs.samples`: reading samples.jsonl, each record checked against `TrialRecord`;
 - `sycolab.runs.lock`: the folder lock a run holds while it writes;
 - `sycolab.runs.folder`: `RunFolder` (open, lock, append, results) and `check_out_dir`;
-- `sycolab.runs.config_hash`: the hash that names a configuration.
+- `sycolab.runs.config_hash`: the hash that names a configuration;
+- `sycolab.runs.listing`: run folders read into rows for `sycolab runs` (status, planned
+  trials, headline).
 
 The record schema and the last-record rule live in `sycolab.core.records` (metrics read them).
 Torch-free; imports only `sycolab.core` and `sycolab.paths`.

@@ -39,6 +39,7 @@ PINNED: dict[str, list[str]] = {
                                      "before_after", "format_before_after", "neutral_accuracy",
                                      "persona_heldout", "score_examples", "train",
                                      "trained_keys"],
+    "sycolab.inspect_ext": [],  # Inspect reaches it through its entry point only
     "sycolab.report": ["compare_runs", "render_compare", "render_run_report", "write_compare",
                        "write_run_report"],
     "sycolab.runs": ["CONFIG", "LOCK", "REPORT", "RESULTS", "RunFolder", "SAMPLES",

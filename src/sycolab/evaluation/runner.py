@@ -170,7 +170,8 @@ class Runner:
         self.cache: dict[str, Result | _Failed] = {}
 
     # -- requests ------------------------------------------------------------------------
-    def _request(self, state: TrialState) -> Request:
+    def request(self, state: TrialState) -> Request:
+        """The request for a trial's next step (its conversation so far and the step's turn)."""
         p = state.plan
         step = len(state.answers)
         condition = p.conditions[step]
@@ -284,8 +285,9 @@ class Runner:
             reply=(pres.prefill + reply) if pres.prefill else reply,
         )
 
-    def _apply(self, state: TrialState, req: Request, result: Result | _Failed,
-               verdict: Verdict | None = None) -> None:
+    def apply(self, state: TrialState, req: Request, result: Result | _Failed,
+              verdict: Verdict | None = None) -> None:
+        """Record a step's result (answer, status, reply) and extend the conversation."""
         p = state.plan
         if isinstance(result, _Failed):
             state.error = result.reason
@@ -425,11 +427,11 @@ class Runner:
             active = [s for s in states if not s.done]
             if not active:
                 break
-            requests = [self._request(s) for s in active]
+            requests = [self.request(s) for s in active]
             results = self._results(active, requests)
             verdicts = self._verdicts(active, requests, results)
             for state, req, res, verdict in zip(active, requests, results, verdicts, strict=True):
-                self._apply(state, req, res, verdict)
+                self.apply(state, req, res, verdict)
         return [s.record() for s in states]
 
 

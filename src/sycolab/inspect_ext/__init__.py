@@ -7,3 +7,5 @@ and the provider (``--model sycolab/<spec>``) through the ``inspect_ai`` entry p
 imports `sycolab.inspect_ext._registry`. Nothing here is imported by the rest of sycolab except
 the ``import-inspect`` command.
 """
+
+__all__: list[str] = []

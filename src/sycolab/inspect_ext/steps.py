@@ -52,7 +52,7 @@ class StepDriver:
 
     def next_prompt(self) -> tuple[tuple[Message, ...], str]:
         """The next step's messages and the assistant prefill that starts its reply."""
-        request = self.runner._request(self.state)
+        request = self.runner.request(self.state)
         if not isinstance(request, GenerateRequest):
             raise UserInputError("choice scoring is not available through Inspect (use "
                                  "scoring=generate or judge)", param="scoring")
@@ -63,7 +63,7 @@ class StepDriver:
         """Record the reply to the prompt `next_prompt` returned (extraction, history)."""
         if self._pending is None:
             raise RuntimeError("take() without next_prompt()")
-        self.runner._apply(self.state, self._pending, reply)
+        self.runner.apply(self.state, self._pending, reply)
         self.replies.append(reply)
         self._pending = None
 

@@ -120,11 +120,11 @@ def check_judge_needed(plan: Plan, judge: str | None, field_kinds: set[str]) -> 
                              "freeform:, elephant:, sycophancy-eval: feedback)", param="judge")
 
 
-def _load_judges(spec: str | None, mode: str, backend: Backend | None, device: str, dtype: str,
-                 concurrency: int, plan: Plan, field_kinds: set[str]
-                 ) -> tuple[Judge | None, dict[str, FieldJudge]]:
+def load_judges(spec: str | None, mode: str, plan: Plan, field_kinds: set[str], *,
+                backend: Backend | None = None, device: str = "auto", dtype: str = "auto",
+                concurrency: int = 8) -> tuple[Judge | None, dict[str, FieldJudge]]:
     """The answer judge (for answer items scored by a judge) and the field judges, sharing one
-    loaded judge model."""
+    loaded judge model (`backend` when given)."""
     if not spec:
         return None, {}
     if backend is None:
@@ -133,6 +133,13 @@ def _load_judges(spec: str | None, mode: str, backend: Backend | None, device: s
     judge = Judge(spec, backend, mode=mode) if answers else None
     fields = load_field_judges(spec, backend, mode=mode, kinds=tuple(sorted(field_kinds)))
     return judge, fields
+
+
+def reply_length(suites: Sequence[Suite], given: int | None) -> int:
+    """`given`, else the longest default of the suites (field benchmarks ask for long replies),
+    else `DEFAULT_MAX_NEW_TOKENS`."""
+    return given or max((s.default_max_new_tokens for s in suites if s.default_max_new_tokens),
+                        default=DEFAULT_MAX_NEW_TOKENS)
 
 
 def _load_suites(suites: Sequence[str]) -> list[Suite]:
@@ -213,9 +220,7 @@ def evaluate(
     checked = build_plan(loaded, protocol, **plan_kw)  # validate all input before loading a model
     field_kinds = judged_fields(checked)
     check_judge_needed(checked, judge, field_kinds)
-    max_new_tokens = max_new_tokens or max(
-        (s.default_max_new_tokens for s in loaded if s.default_max_new_tokens),
-        default=DEFAULT_MAX_NEW_TOKENS)
+    max_new_tokens = reply_length(loaded, max_new_tokens)
     check_out_dir(Path(out) if out is not None else Path("runs"))
     refuse_benign_overlap(adapter)  # side effects come after the trials: refuse before them
     if backend is None:
@@ -223,8 +228,9 @@ def evaluate(
                                batch_size=batch, tokenizer=tokenizer, steering=iv.steering,
                                concurrency=concurrency)
     info = backend.describe()
-    judge_obj, field_judges = _load_judges(judge, judge_mode, judge_backend, device, dtype,
-                                           concurrency, checked, field_kinds)
+    judge_obj, field_judges = load_judges(judge, judge_mode, checked, field_kinds,
+                                          backend=judge_backend, device=device, dtype=dtype,
+                                          concurrency=concurrency)
     hashed = {
         "model": info.get("spec", model), "weights_hash": info.get("weights_hash"),
         "adapter": info.get("adapter", adapter), "suites": list(suite),

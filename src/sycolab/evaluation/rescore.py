@@ -22,11 +22,11 @@ from sycolab.core.records import TrialRecord, latest_records
 from sycolab.engine.base import Backend, ChoiceRequest, GenerateRequest, Progress
 from sycolab.evaluation.api import (
     EvalResult,
-    _load_judges,
     _load_suites,
     check_judge_needed,
     finish_run,
     judged_fields,
+    load_judges,
 )
 from sycolab.evaluation.execute import error_causes, run_pending
 from sycolab.evaluation.plan import build_plan
@@ -131,8 +131,9 @@ def rescore(
         stored[t.trial_id] = list(rec["responses"])
     field_kinds = judged_fields(plan)
     check_judge_needed(plan, judge, field_kinds)
-    judge_obj, field_judges = _load_judges(judge, judge_mode, judge_backend, device, dtype,
-                                           concurrency, plan, field_kinds)
+    judge_obj, field_judges = load_judges(judge, judge_mode, plan, field_kinds,
+                                          backend=judge_backend, device=device, dtype=dtype,
+                                          concurrency=concurrency)
     hashed["scoring"] = plan_scoring
     hashed["extraction"] = RULES_VERSION
     hashed.pop("judge", None)

@@ -8,34 +8,17 @@ judge_mode, system_prompt, max_new_tokens.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from inspect_ai import Task, task
 from inspect_ai.model import GenerateConfig
 
 from sycolab.core.errors import UserInputError
 from sycolab.core.protocols import PROTOCOLS
-from sycolab.engine.spec import check_spec, load_backend
-from sycolab.evaluation.api import check_judge_needed, judged_fields
-from sycolab.evaluation.field_judges import FieldJudge, load_field_judges
-from sycolab.evaluation.judge import Judge
+from sycolab.engine.spec import check_spec
+from sycolab.evaluation.api import check_judge_needed, judged_fields, load_judges, reply_length
 from sycolab.inspect_ext.dataset import plan_trials, run_record, to_sample
 from sycolab.inspect_ext.scorer import protocol_scorer
 from sycolab.inspect_ext.solver import protocol_steps
-
-DEFAULT_MAX_NEW_TOKENS = 32
-
-
-def _judges(spec: str | None, mode: str, planned_trials: Sequence[Any],
-            kinds: set[str]) -> tuple[Judge | None, dict[str, FieldJudge]]:
-    """The answer judge and the field judges the trials need, sharing one judge model."""
-    if not spec:
-        return None, {}
-    check_spec(spec, "--judge")
-    backend = load_backend(spec)
-    answers = any(t.scoring == "judge" and not t.item.field_kind for t in planned_trials)
-    judge = Judge(spec, backend, mode=mode) if answers else None
-    return judge, load_field_judges(spec, backend, mode=mode, kinds=tuple(sorted(kinds)))
 
 
 def protocol_task(
@@ -61,10 +44,10 @@ def protocol_task(
     if judge_mode not in ("auto", "generate", "logprob"):
         raise UserInputError(f"expected auto, generate or logprob, got {judge_mode!r}",
                              param="judge_mode")
-    answer_judge, field_judges = _judges(judge, judge_mode, trials, kinds)
-    tokens = max_new_tokens or max(
-        (s.default_max_new_tokens for s in planned.loaded if s.default_max_new_tokens),
-        default=DEFAULT_MAX_NEW_TOKENS)
+    if judge:
+        check_spec(judge, "--judge")
+    answer_judge, field_judges = load_judges(judge, judge_mode, planned.plan, kinds)
+    tokens = reply_length(planned.loaded, max_new_tokens)
     record = run_record(planned) | {
         "scoring": scoring, "split": split, "seed": seed, "shuffle": shuffle, "limit": limit,
         "system_prompt": system_prompt, "max_new_tokens": tokens, "judge": judge,

@@ -22,6 +22,7 @@ PINNED: dict[str, list[str]] = {
                        "LocalModel", "ModelSpec", "Prompt", "SteeringConfig", "load_backend",
                        "parse_spec", "require_local"],
     "sycolab.evaluation": [],
+    "sycolab.evaluation.locate": ["LOCATE_FILE", "read_heads", "run_locate"],
     "sycolab.matrix": ["MatrixResult", "run_matrix"],
     "sycolab.mitigations": [],
     "sycolab.mitigations.data": ["BaseItem", "DEFAULT_HELDOUT", "DEFAULT_MAX_EXAMPLES",

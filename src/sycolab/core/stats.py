@@ -138,3 +138,44 @@ def mcnemar_exact(b: int, c: int) -> float:
         return 1.0
     tail = sum(math.comb(n, i) for i in range(min(b, c) + 1))
     return min(1.0, 2 * tail / (1 << n))
+
+
+def bootstrap_column_means(ids: Sequence[str], values: ArrayLike, *, b: int = DEFAULT_B,
+                           seed: int = 0) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Percentile bootstrap intervals of each column's mean of `values` (units, columns), every
+    column resampled with the same unit draws (the contract's unit order and seed). NaN when
+    there are no units."""
+    arr = np.asarray(values, dtype=float)
+    n = len(ids)
+    if arr.ndim != 2 or arr.shape[0] != n:
+        raise ValueError("bootstrap_column_means: one row per unit")
+    if n == 0:
+        nan = np.full(arr.shape[1], np.nan)
+        return nan, nan.copy()
+    order = np.asarray(unit_order(ids), dtype=np.intp)
+    idx = np.random.default_rng(seed).integers(0, n, size=(b, n))
+    means = arr[order][idx].mean(axis=1)  # (b, columns)
+    low, high = np.percentile(means, [2.5, 97.5], axis=0, method="linear")
+    return np.asarray(low, dtype=float), np.asarray(high, dtype=float)
+
+
+def spearman(x: ArrayLike, y: ArrayLike) -> float | None:
+    """Spearman's rank correlation (average ranks for ties); None with fewer than 2 values or
+    a constant column."""
+    a, c = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if a.size < 2 or a.size != c.size:
+        return None
+
+    def ranks(v: NDArray[np.float64]) -> NDArray[np.float64]:
+        order = np.argsort(v, kind="stable")
+        r = np.empty(v.size)
+        r[order] = np.arange(v.size, dtype=float)
+        for value in np.unique(v):  # ties share their average rank
+            tie = v == value
+            r[tie] = r[tie].mean()
+        return r
+
+    ra, rc = ranks(a), ranks(c)
+    if ra.std() == 0 or rc.std() == 0:
+        return None
+    return float(np.corrcoef(ra, rc)[0, 1])

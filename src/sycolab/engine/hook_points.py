@@ -4,6 +4,8 @@ Names (``l`` = decoder layer, ``h`` = attention head, both 0-based):
 
 ``blocks.l.attn.head.h``  head ``h``'s output: its slice of the input to the attention output
                           projection, shape (batch, seq, head_dim);
+``blocks.l.attn.heads``   every head's output at once, (batch, seq, heads, head_dim): the same
+                          tensors as the ``head.h`` points, one hook per layer (localisation);
 ``blocks.l.mlp``          the MLP block's output, (batch, seq, hidden);
 ``blocks.l.residual``     the residual stream after layer ``l`` (the layer's output), the stream
                           that steering vectors are added to, (batch, seq, hidden).
@@ -26,7 +28,7 @@ from sycolab.engine.steering_hooks import decoder_layers
 HookFn = Callable[[Any], Any]
 """Called with an activation tensor; returns a replacement tensor or None."""
 
-_POINT = re.compile(r"^blocks\.(\d+)\.(residual|mlp|attn\.head\.(\d+))$")
+_POINT = re.compile(r"^blocks\.(\d+)\.(residual|mlp|attn\.heads|attn\.head\.(\d+))$")
 _ATTN = ("self_attn", "attn", "attention", "self_attention")
 _OUT_PROJ = ("o_proj", "out_proj", "c_proj", "dense")
 _MLP = ("mlp", "feed_forward", "ffn")
@@ -62,9 +64,13 @@ class HookPoints:
         m = _POINT.match(point)
         if m is None or not int(m.group(1)) < len(self.layers):
             raise UserInputError(f"hook point {point!r}: not one of this model's points "
-                                 f"(blocks.0..{len(self.layers) - 1}.residual|mlp|attn.head.H)")
+                                 f"(blocks.0..{len(self.layers) - 1}.residual|mlp|attn.heads|"
+                                 "attn.head.H)")
         layer = self.layers[int(m.group(1))]
-        if m.group(3) is not None:
+        if m.group(2) == "attn.heads":
+            proj = _child(_child(layer, _ATTN, "attention"), _OUT_PROJ, "attention output")
+            handle = proj.register_forward_pre_hook(self._heads_hook(fn))
+        elif m.group(3) is not None:
             head = int(m.group(3))
             if head >= self.num_heads:
                 raise UserInputError(f"hook point {point!r}: the model has {self.num_heads} "
@@ -90,6 +96,18 @@ class HookPoints:
             if new is None:
                 return None
             return (torch.cat([x[..., :lo], new.to(x.dtype), x[..., hi:]], dim=-1), *args[1:])
+
+        return hook
+
+    def _heads_hook(self, fn: HookFn) -> Callable[[Any, Any], Any]:
+        heads, dim = self.num_heads, self.head_dim
+
+        def hook(module: Any, args: Any) -> Any:
+            x = args[0]
+            new = fn(x.unflatten(-1, (heads, dim)))
+            if new is None:
+                return None
+            return (new.reshape(x.shape).to(x.dtype), *args[1:])
 
         return hook
 

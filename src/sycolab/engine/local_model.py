@@ -87,6 +87,11 @@ class LocalModel(Protocol):
         under `torch.inference_mode` or, with `grad`, with gradients."""
         ...
 
+    def cache_kwarg(self) -> str:
+        """The forward keyword that takes a key/value cache (``past_key_values``, or ``cache``
+        in later transformers)."""
+        ...
+
     def hook_points(self) -> list[str]:
         """Names of the hook points (`sycolab.engine.hook_points`)."""
         ...

@@ -83,21 +83,21 @@ def _forest(block: dict[str, Any], src: str) -> str:
     pat: list[Point] = []
     lo, hi = 0.0, 0.0
     for i, c in enumerate(rows):
-        for series, key in ((att, "attribution"), (pat, "patching")):
+        for points, key in ((att, "attribution"), (pat, "patching")):
             m = c[key]
             if m.get("value") is None:
                 continue
-            series.append(Point(m["value"], float(i), x_lo=m.get("ci_low"),
+            points.append(Point(m["value"], float(i), x_lo=m.get("ci_low"),
                                 x_hi=m.get("ci_high"),
                                 title=f"{c['name']}: {key} {fmt(m['value'])} ["
                                 f"{fmt(m.get('ci_low'))}, {fmt(m.get('ci_high'))}] n {m.get('n')}"))
             for v in (m.get("ci_low"), m.get("ci_high"), m["value"]):
                 if v is not None and math.isfinite(v):
                     lo, hi = min(lo, v), max(hi, v)
-    series = [Series("attribution patching", att), Series("real patching", pat)]
-    return (forest(series, rows=names, x_label="effect on the margin (nats)",
+    both = [Series("attribution patching", att), Series("real patching", pat)]
+    return (forest(both, rows=names, x_label="effect on the margin (nats)",
                    x_range=(lo, hi if hi > lo else lo + 1.0), ref=0.0,
-                   aria="effects of the verified components") + legend(series))
+                   aria="effects of the verified components") + legend(both))
 
 
 def _table(block: dict[str, Any], src: str) -> str:

@@ -1,5 +1,7 @@
 """Comparing runs trial by trial: side-by-side metrics, paired differences (the core's McNemar
-and paired bootstrap, `sycolab.core.paired.paired_compare`) and a trade-off plot.
+and paired bootstrap, `sycolab.core.paired.paired_compare`), a trade-off plot and, for
+multi-turn protocols, the paired difference of the survival curves per challenge turn and of
+mean Turn of Flip (`sycolab.core.paired_survival`).
 
 The first run is the reference; every other run is paired with it by the pairing key
 (suite, item_id, protocol) and differences read run minus reference. Runs are labelled by what
@@ -20,12 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from sycolab.core.errors import UserInputError, flag_error
-from sycolab.report.compare_data import compare_runs, rows
+from sycolab.report.compare_data import compare_runs, rows, survival_rows
 from sycolab.report.compare_html import render_compare
 from sycolab.report.compare_text import TABLE_HEAD, render_csv, render_markdown, table_rows
 
 __all__ = ["RENDERERS", "TABLE_HEAD", "check_out", "compare_runs", "render_compare",
-           "render_csv", "render_markdown", "rows", "table_rows", "write_compare", "write_text"]
+           "render_csv", "render_markdown", "rows", "survival_rows", "table_rows", "write_compare",
+           "write_text"]
 
 
 def check_out(out: Path, flag: str = "--out") -> Path:

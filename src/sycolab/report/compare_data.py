@@ -1,5 +1,7 @@
 """The data of a comparison of runs: `compare_runs` pairs every run with the reference (the
-first) through `sycolab.core.paired.paired_compare`; `rows` flattens it, one row per metric."""
+first) through `sycolab.core.paired.paired_compare` and compares their survival curves
+(`sycolab.core.paired_survival`); `rows` flattens the rates, one row per metric, and
+`survival_rows` the survival comparison, one row per (group, challenge turn) plus mean ToF."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from typing import Any
 
 from sycolab.core.errors import UserInputError
 from sycolab.core.paired import COMPARE_RATES, paired_compare
+from sycolab.core.paired_survival import paired_survival
 from sycolab.core.stats import CISettings
 from sycolab.report._html import ptr
 from sycolab.report._load import RunData, load_run
@@ -63,7 +66,8 @@ def compare_runs(
     """Load the runs and pair each later run with the first.
 
     Returns ``{"reference": 0, "runs": [{label, differs, path, model, config_hash, n_trials,
-    results}], "paired": [{"run": k, "reference": 0, "result": paired_compare(run k, run 0)}]}``;
+    results}], "paired": [{"run": k, "reference": 0, "result": paired_compare(run k, run 0),
+    "survival": paired_survival(run k, run 0)}]}``;
     ``differs`` holds the config settings that tell the run apart (full text). `labels` (one per
     run) override the derived labels; `progress` is told each step. Pairing keys that differ raise
     a one-line UserInputError unless `overlap`.
@@ -93,8 +97,10 @@ def compare_runs(
             )
         if progress:
             progress(f"pairing run {k + 1}/{len(runs)} with the reference (paired bootstrap)")
-        result = paired_compare(run.records, ref.records, overlap=overlap, ci=_ci(ref.results))
-        paired.append({"run": k, "reference": 0, "result": result})
+        ci = _ci(ref.results)
+        result = paired_compare(run.records, ref.records, overlap=overlap, ci=ci)
+        survival = paired_survival(run.records, ref.records, ci=ci)
+        paired.append({"run": k, "reference": 0, "result": result, "survival": survival})
     return {
         "reference": 0,
         "runs": [
@@ -177,6 +183,41 @@ def rows(cmp: dict[str, Any]) -> list[dict[str, Any]]:
                         row[field] = ind.get(field)
                         src[field] = ptr(base, "indicators", ind_name, field)
                 row["src"] = src
+                out.append(row)
+    return out
+
+
+SURVIVAL_FIELDS = (("value_reference", "value_b"), ("value_run", "value_a"),
+                   ("difference", "difference"), ("ci_low", "ci_low"), ("ci_high", "ci_high"))
+
+
+def survival_rows(cmp: dict[str, Any]) -> list[dict[str, Any]]:
+    """The survival comparison in the shape of `rows`: per (paired run, multi-turn group), one
+    row per challenge turn t (metric ``survival_t<t>``: the share still holding its baseline
+    answer after t turns) and one for ``tof_mean``. Both runs' values are over the same usable
+    pairs, so ``n_reference`` = ``n_run`` = the pairs usable in both runs that reached t (all
+    usable pairs for tof_mean); ``n_pairs`` counts the group's paired keys, as in `rows`."""
+    out = []
+    labels = [r["label"] for r in cmp["runs"]]
+    for j, pair in enumerate(cmp["paired"]):
+        for gi, g in enumerate((pair.get("survival") or {}).get("groups") or []):
+            base = ptr("paired", j, "survival", "groups", gi)
+            entries = [(f"survival_t{t['t']}", t, ptr(base, "turns", ti))
+                       for ti, t in enumerate(g["turns"])]
+            if g.get("tof_mean"):
+                entries.append(("tof_mean", g["tof_mean"], ptr(base, "tof_mean")))
+            for metric, m, src in entries:
+                row: dict[str, Any] = {
+                    "run": labels[pair["run"]], "reference": labels[pair["reference"]],
+                    "suite": g["suite"], "protocol": g["protocol"], "metric": metric,
+                    "direction": arrow("survival" if metric.startswith("survival") else metric),
+                    "n_reference": m["n"], "n_run": m["n"], "n_pairs": g["n_paired"],
+                    "mcnemar_b": None, "mcnemar_c": None, "p_value": None,
+                }
+                row |= {name: m.get(field) if m["n"] else None for name, field in SURVIVAL_FIELDS}
+                row["src"] = {name: ptr(src, field) for name, field in SURVIVAL_FIELDS} | {
+                    "n_reference": ptr(src, "n"), "n_run": ptr(src, "n"),
+                    "n_pairs": ptr(base, "n_paired")}
                 out.append(row)
     return out
 

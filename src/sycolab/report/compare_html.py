@@ -1,5 +1,6 @@
-"""A comparison of runs as an HTML page: the runs, a trade-off plot, paired differences and
-side-by-side metrics."""
+"""A comparison of runs as an HTML page: the runs, a trade-off plot, paired differences, the
+survival curves over turns (`sycolab.report._turns.survival_section`) and side-by-side
+metrics."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from sycolab.core.paired import COMPARE_RATES
 from sycolab.report._html import esc, fmt, fmt_p, metric_cell, num, page, ptr
+from sycolab.report._turns import literals, survival_section
 from sycolab.report.compare_data import (
     DASH,
     TRADEOFF_METRIC,
@@ -25,6 +27,11 @@ def _group_index(results: dict[str, Any]) -> dict[tuple[str, str], int]:
 
 
 NA = f'<span class="na" title="undefined">{DASH}</span>'
+
+
+def _group_label(suite: str, protocol: str) -> str:
+    """Suite and protocol, a label (the digits of `pushback-4` are no result)."""
+    return f'<span data-static="label">{esc(suite)} / <b>{esc(protocol)}</b></span>'
 
 
 def _metric_html(metric: str, m: dict[str, Any] | None, steps: object, src: str) -> str:
@@ -51,7 +58,7 @@ def _side_by_side(cmp: dict[str, Any]) -> str:
                 src = ptr("runs", k, "results", "groups", gi, "metrics", metric)
                 steps = None if g is None else g.get("steps")
                 cells.append(f"<td>{_metric_html(metric, m, steps, src)}</td>")
-            group = f"{esc(suite)} / <b>{esc(protocol)}</b>" if first else ""
+            group = _group_label(suite, protocol) if first else ""
             first = False
             body.append(
                 f'<tr><td class="l">{group}</td><td class="l">{esc(label)}<span class="dir">'
@@ -108,8 +115,8 @@ def _paired_table(cmp: dict[str, Any]) -> str:
         cells = "".join(_paired_cell(by_metric[m]) for m in COMPARE_RATES if m in by_metric)
         first = next(iter(by_metric.values()))
         body.append(
-            f'<tr><td class="l" data-static="label">{esc(run)}</td><td class="l">{esc(suite)} / '
-            f'<b>{esc(protocol)}</b><span class="n">'
+            f'<tr><td class="l" data-static="label">{esc(run)}</td><td class="l">'
+            f'{_group_label(suite, protocol)}<span class="n">'
             f'{num(first["n_pairs"], first["src"]["n_pairs"])} paired</span></td>{cells}</tr>'
         )
     return (
@@ -162,7 +169,8 @@ def _tradeoff_series(cmp: dict[str, Any], x_kind: str) -> list[Series]:
             lo, hi = rate.get("ci_low"), rate.get("ci_high")
             head = f"{g['suite']} / {g['protocol']}: regression Δ {fmt(rate['difference'])} " \
                    f"[{fmt(lo)}, {fmt(hi)}]"
-            srcs = [ptr(rp, "difference"), ptr(rp, "ci_low"), ptr(rp, "ci_high")]
+            srcs = [*literals(f"{g['suite']} / {g['protocol']}"), ptr(rp, "difference"),
+                    ptr(rp, "ci_low"), ptr(rp, "ci_high")]
             if x_kind == "kl":
                 if not isinstance(kl, dict) or kl.get("value") is None:
                     continue
@@ -223,7 +231,7 @@ def _tradeoff(cmp: dict[str, Any]) -> str:
     )
 
 
-def _runs_table(cmp: dict[str, Any]) -> str:
+def _runs_table(cmp: dict[str, Any], turns: bool = False) -> str:
     body = []
     pairs = {p["run"]: (j, p["result"]) for j, p in enumerate(cmp["paired"])}
     for k, r in enumerate(cmp["runs"]):
@@ -256,7 +264,9 @@ def _runs_table(cmp: dict[str, Any]) -> str:
         '<header data-origin="compare"><h1>sycolab comparison</h1><p class="sub">Trials paired '
         "by (suite, item_id, protocol); differences read run − reference.</p>"
         '<nav><a href="#side-by-side">side by side</a><a href="#paired">paired differences</a>'
-        '<a href="#tradeoff">trade-off</a></nav><table><thead><tr><th class="l">role</th>'
+        '<a href="#tradeoff">trade-off</a>'
+        + ('<a href="#turns">over turns</a>' if turns else "")
+        + '</nav><table><thead><tr><th class="l">role</th>'
         '<th class="l">run</th><th class="l">model</th><th class="l">differs</th>'
         '<th class="l">config</th><th>trials</th>'
         f'<th class="l">pairing</th></tr></thead><tbody>{"".join(body)}</tbody></table>{side}'
@@ -266,5 +276,7 @@ def _runs_table(cmp: dict[str, Any]) -> str:
 
 def render_compare(cmp: dict[str, Any]) -> str:
     """The comparison page for `compare_runs` output."""
-    body = _runs_table(cmp) + _tradeoff(cmp) + _paired_table(cmp) + _side_by_side(cmp)
+    turns = survival_section(cmp)
+    body = (_runs_table(cmp, bool(turns)) + _tradeoff(cmp) + _paired_table(cmp) + turns
+            + _side_by_side(cmp))
     return page("sycolab comparison: " + " vs ".join(r["label"] for r in cmp["runs"]), body)

@@ -13,6 +13,7 @@ from sycolab.report._examples import EXAMPLES_JS, examples_section
 from sycolab.report._field import field_section, is_field
 from sycolab.report._html import esc, fmt, metric_cell, num, page, ptr
 from sycolab.report._load import RunData, load_run, questions
+from sycolab.report._turns import TOF_OVER_K_NOTE, interval_title, tof_over_k_card
 from sycolab.report.directions import HEADLINE, direction
 from sycolab.report.svg import Point, Series, legend, line_chart
 
@@ -76,7 +77,9 @@ def _header(run: RunData) -> str:
 
 
 def _group_label(g: dict[str, Any]) -> str:
-    return f"{esc(g.get('suite'))} / <b>{esc(g.get('protocol'))}</b>"
+    """Suite and protocol, a label (the digits of `pushback-4` are no result)."""
+    return (f'<span data-static="label">{esc(g.get("suite"))} / <b>{esc(g.get("protocol"))}</b>'
+            "</span>")
 
 
 def _counts(g: dict[str, Any], gi: int) -> str:
@@ -184,27 +187,18 @@ def _survival_series(run: RunData, groups: list[tuple[int, dict[str, Any]]]) -> 
                 if s.get("value") is None:
                     continue
                 p = ptr("groups", gi, "survival", si)
-                pts.append(Point(
-                    float(s["t"]), s["value"], s.get("ci_low"), s.get("ci_high"),
-                    title=f"{name}, turn {s['t']}: held {fmt(s['value'])} "
-                    f"[{fmt(s.get('ci_low'))}, {fmt(s.get('ci_high'))}] n {s.get('n')}",
-                    src=" ".join(["-", ptr(p, "value"), ptr(p, "ci_low"), ptr(p, "ci_high"),
-                              ptr(p, "n")]),
-                ))
+                title, src = interval_title(f"{name}, turn {s['t']}: held ", s, p)
+                pts.append(Point(float(s["t"]), s["value"], s.get("ci_low"), s.get("ci_high"),
+                                 title=title, src=src))
         else:
             ctr = (g.get("metrics") or {}).get("ctr") or {}
             if ctr.get("value") is None:
                 continue
             p = ptr("groups", gi, "metrics", "ctr")
             lo, hi = ctr.get("ci_low"), ctr.get("ci_high")
-            pts.append(Point(
-                1.0, 1.0 - ctr["value"], None if hi is None else 1.0 - hi,
-                None if lo is None else 1.0 - lo,
-                title=f"{name}, turn 1: held = 1 − CTR; CTR {fmt(ctr['value'])} "
-                f"[{fmt(lo)}, {fmt(hi)}] n {ctr.get('n')}",
-                src=" ".join(["-", "-", ptr(p, "value"), ptr(p, "ci_low"), ptr(p, "ci_high"),
-                          ptr(p, "n")]),
-            ))
+            title, src = interval_title(f"{name}, turn 1: held = 1 − CTR; CTR ", ctr, p)
+            pts.append(Point(1.0, 1.0 - ctr["value"], None if hi is None else 1.0 - hi,
+                             None if lo is None else 1.0 - lo, title=title, src=src))
         out.append(Series(name, pts))
     return out
 
@@ -219,14 +213,9 @@ def _step_series(groups: list[tuple[int, dict[str, Any]]]) -> list[Series]:
             if m.get("value") is None:
                 continue
             p = ptr("groups", gi, "metrics", f"accuracy_step_{i}")
-            pts.append(Point(
-                float(i), m["value"], m.get("ci_low"), m.get("ci_high"),
-                title=f"{g.get('protocol')}, step {i}: accuracy {fmt(m['value'])} "
-                f"[{fmt(m.get('ci_low'))}, {fmt(m.get('ci_high'))}] n {m.get('n')}",
-                src=" ".join(
-                    ["-", ptr(p, "value"), ptr(p, "ci_low"), ptr(p, "ci_high"), ptr(p, "n")]
-                ),
-            ))
+            title, src = interval_title(f"{g.get('protocol')}, step {i}: accuracy ", m, p)
+            pts.append(Point(float(i), m["value"], m.get("ci_low"), m.get("ci_high"),
+                             title=title, src=src))
         if pts:
             out.append(Series(str(g.get("protocol")), pts))
     return out
@@ -248,6 +237,7 @@ def _plots(run: RunData, groups: list[tuple[int, dict[str, Any]]]) -> str:
                              y_label="share still holding", aria=f"survival curves, {suite}")
                 + legend(surv) + "</div>"
             )
+        cards.append(tof_over_k_card(suite, gs))
         steps = _step_series(gs)
         if steps:
             k = max(int(p.x) for s in steps for p in s.points)
@@ -258,13 +248,13 @@ def _plots(run: RunData, groups: list[tuple[int, dict[str, Any]]]) -> str:
                              style="errorbar", aria=f"accuracy per step, {suite}")
                 + legend(steps) + "</div>"
             )
-    if not cards:
+    if not any(cards):
         return ""
     return (
         '<section id="plots" data-origin="results"><h2>Over turns</h2><p class="sub">Survival: '
         "share of trials still holding their baseline answer after each challenge turn (bands: "
-        "95% Wilson); a two-step protocol holds 1 − CTR. Accuracy per step with 95% error bars. "
-        "Hover a point for its numbers.</p>"
+        "95% Wilson); a two-step protocol holds 1 − CTR." + TOF_OVER_K_NOTE + " Accuracy per "
+        "step with 95% error bars. Hover a point for its numbers.</p>"
         f'<div class="grid">{"".join(cards)}</div></section>'
     )
 

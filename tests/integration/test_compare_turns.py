@@ -83,3 +83,13 @@ def test_survival_comparison_in_every_output(runs: tuple[Path, Path], tmp_path: 
     row = next(r for r in rows if r[3] == "pushback-2" and r[4] == "survival_t2")
     assert float(row[head.index("difference")]) == pytest.approx(
         cmp["paired"][0]["survival"]["groups"][0]["turns"][1]["difference"])
+
+
+def test_survival_rows_in_compare_json(runs: tuple[Path, Path], tmp_path: Path) -> None:
+    ref, syc = runs
+    proc = run("compare", str(ref), str(syc), "--out", str(tmp_path / "c.html"), "--json",
+               cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(proc.stdout)["rows"]
+    metrics = {(r["protocol"], r["metric"]) for r in rows}
+    assert ("pushback-4", "survival_t4") in metrics and ("pushback-2", "tof_mean") in metrics

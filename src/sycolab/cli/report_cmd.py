@@ -56,8 +56,9 @@ def compare_command(
     redirected, it is printed at full width, one line per row.
 
     With --json: the runs, the reference and one row per (run, group, metric) with both values,
-    their n, the paired difference with its interval and McNemar p; compare.html (or --out) is
-    still written. --format md|csv with --json or --quiet needs --out.
+    their n, the paired difference with its interval and McNemar p, and, for multi-turn
+    protocols, the paired survival curves per turn (survival_t<t>) and mean Turn of Flip;
+    compare.html (or --out) is still written. --format md|csv with --json or --quiet needs --out.
     """
     output = Output(quiet=quiet, json=json)
     compared: dict[str, Any] = {}
@@ -85,7 +86,7 @@ def compare_command(
                                        progress=progress)
             if json:
                 compared.update(runs=cmp["runs"], reference=cmp["reference"],
-                                rows=compare.rows(cmp))
+                                rows=compare.rows(cmp) + compare.survival_rows(cmp))
             text = compare.RENDERERS[fmt](cmp)
             if path is None:
                 return None, text, [], ""

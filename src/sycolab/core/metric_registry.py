@@ -86,6 +86,7 @@ SUMMARY = ("accuracy_baseline", "accuracy_final", "agreement_rate", "agreement_b
            "regression_rate", "tof_mean", "sycophantic", "progressive", "regressive")
 
 _STEP = re.compile(r"^(accuracy|agreement)_step_(\d+)$")
+_SURVIVAL_T = re.compile(r"^survival_t(\d+)$")
 _TEXT = {HIGHER: "↑ higher is better", LOWER: "↓ lower is better", NEUTRAL: "reference"}
 
 
@@ -94,6 +95,10 @@ def metric(name: str) -> Metric | None:
     benchmark metric of that name (`sycolab.core.field_metrics.field_metric_doc`), else None."""
     if name in METRICS:
         return METRICS[name]
+    turn = _SURVIVAL_T.match(name)
+    if turn is not None:
+        return Metric(name, HIGHER, "item pairs usable in both runs that reached turn "
+                      f"{turn.group(1)} (paired survival, `sycolab compare`)")
     step = _STEP.match(name)
     if step is None:
         return _field_metric(name)

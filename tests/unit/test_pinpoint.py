@@ -109,7 +109,7 @@ def test_only_the_chosen_heads_columns_move(setup: tuple[Path, Path], tmp_path: 
     assert pin["heads"] == heads and pin["head_dim"] == HEAD_DIM and pin["file"] is None
     assert pin["target_modules"] == ["model.layers.0.self_attn.o_proj",
                                      "model.layers.1.self_attn.o_proj"]
-    assert res.record["config"]["learning_rate"] == 1e-3
+    assert res.record["config"]["learning_rate"] == 1e-2
     delta = _merged_delta(model_dir, tmp_path / "a")
     moved = {k for k, d in delta.items() if d.abs().max() > 0}
     assert moved == {"model.layers.0.self_attn.o_proj.weight",

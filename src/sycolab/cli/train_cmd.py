@@ -41,7 +41,7 @@ OutOpt = Annotated[Path, typer.Option(help="adapter folder to write")]
 EpochsOpt = Annotated[float, typer.Option(help="epochs")]
 StepsOpt = Annotated[int, typer.Option(help="stop after N optimizer steps (-1: epochs)")]
 LrOpt = Annotated[float | None, typer.Option(
-    help="learning rate (default 2e-4 SFT, 5e-5 DPO, 1e-3 pinpoint)")]
+    help="learning rate (default 2e-4 SFT, 5e-5 DPO, 1e-2 pinpoint)")]
 BsOpt = Annotated[int, typer.Option(help="per-step batch size")]
 GaOpt = Annotated[int, typer.Option(help="gradient accumulation steps")]
 LenOpt = Annotated[int, typer.Option(help="longest example in tokens (longer are dropped)")]

@@ -47,7 +47,7 @@ class TrainConfig:
 
     epochs: float = 1.0
     max_steps: int = -1
-    learning_rate: float | None = None  # None: 2e-4 for SFT, 5e-5 for DPO, 1e-3 for pinpoint
+    learning_rate: float | None = None  # None: 2e-4 for SFT, 5e-5 for DPO, 1e-2 for pinpoint
     batch_size: int = 4
     grad_accum: int = 2
     max_length: int = 128
@@ -63,7 +63,7 @@ class TrainConfig:
     def lr(self, method: Method) -> float:
         if self.learning_rate is not None:
             return self.learning_rate
-        return {"sft": 2e-4, "dpo": 5e-5, "pinpoint": 1e-3}[method]
+        return {"sft": 2e-4, "dpo": 5e-5, "pinpoint": 1e-2}[method]
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""`sycolab train sft|dpo|before-after`: LoRA fine-tuning against sycophancy and its effect."""
+"""`sycolab train sft|dpo|pinpoint|before-after`: LoRA fine-tuning against sycophancy and its
+effect."""
 
 from __future__ import annotations
 
@@ -26,6 +27,10 @@ def _train(method: str, **kw: Any) -> None:
         return train(method, config=cfg, **rest)  # type: ignore[arg-type]
 
     res = run_guarded(go)
+    pin = res.record.get("pinpoint")
+    if pin is not None:
+        heads = ", ".join(f"[{layer}, {head}]" for layer, head in pin["heads"])
+        typer.echo(f"heads trained (layer, head): {heads}")
     loss = f", final loss {res.final_loss:.4f}" if res.final_loss is not None else ""
     typer.echo(f"adapter: {res.adapter_dir} ({res.steps} steps, {res.seconds:.0f} s{loss})")
 
@@ -35,7 +40,8 @@ ModelOpt = Annotated[str, typer.Option(help="smollm2 | hf:PATH_OR_ID")]
 OutOpt = Annotated[Path, typer.Option(help="adapter folder to write")]
 EpochsOpt = Annotated[float, typer.Option(help="epochs")]
 StepsOpt = Annotated[int, typer.Option(help="stop after N optimizer steps (-1: epochs)")]
-LrOpt = Annotated[float | None, typer.Option(help="learning rate (default 2e-4 SFT, 5e-5 DPO)")]
+LrOpt = Annotated[float | None, typer.Option(
+    help="learning rate (default 2e-4 SFT, 5e-5 DPO, 1e-2 pinpoint)")]
 BsOpt = Annotated[int, typer.Option(help="per-step batch size")]
 GaOpt = Annotated[int, typer.Option(help="gradient accumulation steps")]
 LenOpt = Annotated[int, typer.Option(help="longest example in tokens (longer are dropped)")]
@@ -87,6 +93,34 @@ def dpo_command(
            max_length=max_length, lora_r=lora_r, lora_alpha=lora_alpha, beta=beta,
            save_steps=save_steps, limit=limit, seed=seed, resume=resume,
            keep_checkpoints=keep_checkpoints, device=device, progress=progress)
+
+
+@train_app.command("pinpoint")
+def pinpoint_command(
+    heads: Annotated[Path, typer.Option(
+        help="a `sycolab locate` locate.json, or a JSON list of (layer, head) pairs "
+             "such as [[3, 5], [7, 1]]")],
+    protocol: Annotated[str | None, typer.Option(
+        help="the locate.json protocol whose ranking to use (needed when it holds several)")
+    ] = None,
+    top: Annotated[int | None, typer.Option(
+        help="train the first K heads (default: 4 from a locate.json, all of a plain list)")
+    ] = None,
+    data: DataOpt = Path("data/synth"), model: ModelOpt = "smollm2",
+    out: OutOpt = Path("adapters/pinpoint"), epochs: EpochsOpt = 1.0, max_steps: StepsOpt = -1,
+    learning_rate: LrOpt = None, batch_size: BsOpt = 4, grad_accum: GaOpt = 2,
+    max_length: LenOpt = 128, lora_r: ROpt = 16, lora_alpha: AlphaOpt = 32,
+    save_steps: SaveOpt = 20, limit: LimitOpt = None, seed: SeedOpt = 0,
+    resume: ResumeOpt = False, keep_checkpoints: KeepOpt = False, device: DevOpt = "cpu",
+    progress: ProgOpt = True,
+) -> None:
+    """Pinpoint tuning (Chen et al. 2024): SFT on the `messages` file that changes only the
+    located heads' slices of the attention output projections; everything else stays frozen."""
+    _train("pinpoint", data=data, model=model, out=out, epochs=epochs, max_steps=max_steps,
+           learning_rate=learning_rate, batch_size=batch_size, grad_accum=grad_accum,
+           max_length=max_length, lora_r=lora_r, lora_alpha=lora_alpha, save_steps=save_steps,
+           limit=limit, seed=seed, resume=resume, keep_checkpoints=keep_checkpoints,
+           device=device, progress=progress, heads=heads, heads_protocol=protocol, top=top)
 
 
 @train_app.command("before-after")

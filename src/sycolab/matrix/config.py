@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from sycolab.core.errors import UserInputError
 
-ArtifactKind = Literal["vector", "kts", "sft", "dpo"]
+ArtifactKind = Literal["vector", "kts", "sft", "dpo", "pinpoint"]
+KINDS = ("vector", "kts", "sft", "dpo", "pinpoint")
 
 
 class Strict(BaseModel):
@@ -39,12 +40,44 @@ class FinetuneSpec(Strict):
     sources: list[str] = Field(default_factory=lambda: ["facts", "addition-claims"])
 
 
+class PinpointSpec(Strict):
+    """A pinpoint-tuned adapter (SFT on the located heads' output projections only).
+
+    `heads`: a locate.json or JSON list file, or a list of [layer, head]; absent, the heads are
+    located first on the train split (`locate_suites`, `locate_protocol`, `locate_limit`).
+    `top`: how many ranked heads to take (None: 4 from a locate.json or the localisation, every
+    head of an explicit list). `locate_protocol` also picks the ranking in a given locate.json.
+    """
+
+    examples: int = 100
+    sources: list[str] = Field(default_factory=lambda: ["facts", "addition-claims"])
+    heads: str | list[tuple[int, int]] | None = None
+    top: int | None = Field(default=None, ge=1)
+    locate_suites: list[str] = Field(default_factory=lambda: ["arithmetic"])
+    locate_protocol: str = "suggest-incorrect"
+    locate_limit: int | None = Field(default=100, ge=1)
+
+    @field_validator("heads")
+    @classmethod
+    def _heads(cls, heads: str | list[tuple[int, int]] | None
+               ) -> str | list[tuple[int, int]] | None:
+        if isinstance(heads, list):
+            if not heads:
+                raise ValueError("expected a file or a non-empty list of [layer, head]")
+            if any(x < 0 for pair in heads for x in pair) or len(set(heads)) != len(heads):
+                raise ValueError("expected distinct [layer, head] pairs of non-negative integers")
+        return heads
+
+
+Spec = VectorSpec | KTSSpec | FinetuneSpec | PinpointSpec
+
+
 class ArmSpec(Strict):
     """One arm. List-valued settings form a grid chosen on the validation split."""
 
     name: str
     mitigation: str | None = None
-    adapter: str | None = None  # an artifact name (sft, dpo, kts) or a folder
+    adapter: str | None = None  # an artifact name (sft, dpo, pinpoint, kts) or a folder
     steer: str | None = None  # an artifact name (vector) or a file
     multiplier: list[float] | float | None = None
     layers: list[list[int]] | None = None
@@ -75,7 +108,7 @@ class MatrixConfig(Strict):
     limit: int | None = 100  # items per suite in each of the validation and test splits
     seed: int = 0
     selection_metric: str = "agreement_rate"
-    artifacts: dict[str, VectorSpec | KTSSpec | FinetuneSpec] = Field(default_factory=dict)
+    artifacts: dict[str, Spec] = Field(default_factory=dict)
     artifact_kinds: dict[str, ArtifactKind] = Field(default_factory=dict)
     arms: list[ArmSpec]
 
@@ -118,24 +151,45 @@ def load_config(path: Path) -> MatrixConfig:
     artifacts = raw.get("artifacts") or {}
     for name, spec in artifacts.items():
         kind = (spec or {}).pop("kind", name) if isinstance(spec, dict) else name
-        if kind not in ("vector", "kts", "sft", "dpo"):
+        if kind not in KINDS:
             raise UserInputError(f"{path}: artifacts.{name}: unknown kind {kind!r} "
-                                 "(valid: vector, kts, sft, dpo)")
+                                 f"(valid: {', '.join(KINDS)})")
         kinds[name] = kind
-    models: dict[str, type[VectorSpec | KTSSpec | FinetuneSpec]] = {
-        "vector": VectorSpec, "kts": KTSSpec, "sft": FinetuneSpec, "dpo": FinetuneSpec}
+    models: dict[str, type[Spec]] = {
+        "vector": VectorSpec, "kts": KTSSpec, "sft": FinetuneSpec, "dpo": FinetuneSpec,
+        "pinpoint": PinpointSpec}
+    at: tuple[str, ...] = ()
     try:
-        parsed = {n: models[kinds[n]].model_validate(s or {}) for n, s in artifacts.items()}
+        parsed = {}
+        for n, s in artifacts.items():
+            at = ("artifacts", n)
+            parsed[n] = models[kinds[n]].model_validate(s or {})
+        at = ()
         raw = {**raw, "artifacts": parsed, "artifact_kinds": kinds}
         config = MatrixConfig.model_validate(raw)
     except ValidationError as exc:
         err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"])
+        loc = ".".join(str(p) for p in (*at, *err["loc"]))
         msg = str(err["msg"]).removeprefix("Value error, ")
         raise UserInputError(f"{path}: {loc}: {msg}") from None
+    for name, spec in config.artifacts.items():
+        if isinstance(spec, PinpointSpec):
+            _check_heads(path, name, spec)
     for arm in config.arms:
         for ref in (arm.adapter, arm.steer):
             if ref is not None and ref not in config.artifacts and not Path(ref).exists():
                 raise UserInputError(f"{path}: arms.{arm.name}: {ref!r} is neither an artifact "
                                      "name nor an existing path")
     return config
+
+
+def _check_heads(path: Path, name: str, spec: PinpointSpec) -> None:
+    """A pinpoint artifact's heads file must be readable now, not after hours of other arms."""
+    if not isinstance(spec.heads, str):
+        return
+    from sycolab.mitigations.training import read_heads
+
+    try:
+        read_heads(spec.heads, protocol=spec.locate_protocol, top=spec.top)
+    except UserInputError as exc:
+        raise UserInputError(f"{path}: artifacts.{name}.heads: {exc}") from None

@@ -1,11 +1,13 @@
-"""LoRA fine-tuning on synthetic data with trl (SFT or DPO), CPU-safe by default.
+"""LoRA fine-tuning on synthetic data with trl (SFT, DPO or pinpoint), CPU-safe by default.
 
 Defaults: float32, no gradient checkpointing, bf16/fp16 off, sequences of at most 128 tokens
 (longer examples are dropped and counted, never truncated, so no target is cut off), one epoch,
-LoRA r=16 on every linear layer. SFT trains on the assistant reply only (trl's prompt-completion
-form, built from the ``messages`` file). Checkpoints go to ``OUT/checkpoints`` every `save_steps`
-steps; ``resume=True`` continues from the latest one. The finished adapter folder holds peft's
-files plus ``sycolab_training.json`` (the data manifest, with the pairing keys trained on).
+LoRA r=16 on every linear layer (pinpoint: only the located heads' columns of the attention
+output projections, see `_pinpoint`). SFT and pinpoint train on the assistant reply only
+(trl's prompt-completion form, built from the ``messages`` file). Checkpoints go to
+``OUT/checkpoints`` every `save_steps` steps; ``resume=True`` continues from the latest one. The
+finished adapter folder holds peft's files plus ``sycolab_training.json`` (the data manifest,
+with the pairing keys trained on; for pinpoint, the heads and where they came from).
 """
 
 from __future__ import annotations
@@ -22,10 +24,19 @@ from typing import Any, Literal
 from sycolab.core.errors import UserInputError
 from sycolab.core.selection import take
 from sycolab.mitigations.data import read_jsonl, read_manifest
+from sycolab.mitigations.training._pinpoint import (
+    Head,
+    HeadsSource,
+    check_heads,
+    resolve_heads,
+    restrict_lora,
+    target_modules,
+)
 
 logger = logging.getLogger(__name__)
 
-Method = Literal["sft", "dpo"]
+Method = Literal["sft", "dpo", "pinpoint"]
+METHODS = ("sft", "dpo", "pinpoint")
 TRAINING_RECORD = "sycolab_training.json"
 CHECKPOINTS = "checkpoints"
 
@@ -36,7 +47,7 @@ class TrainConfig:
 
     epochs: float = 1.0
     max_steps: int = -1
-    learning_rate: float | None = None  # None: 2e-4 for SFT, 5e-5 for DPO
+    learning_rate: float | None = None  # None: 2e-4 for SFT, 5e-5 for DPO, 1e-2 for pinpoint
     batch_size: int = 4
     grad_accum: int = 2
     max_length: int = 128
@@ -52,7 +63,7 @@ class TrainConfig:
     def lr(self, method: Method) -> float:
         if self.learning_rate is not None:
             return self.learning_rate
-        return 2e-4 if method == "sft" else 5e-5
+        return {"sft": 2e-4, "dpo": 5e-5, "pinpoint": 1e-2}[method]
 
 
 @dataclass
@@ -75,8 +86,8 @@ def _version(dist: str) -> str | None:
 
 
 def _check(method: str, cfg: TrainConfig) -> None:
-    if method not in ("sft", "dpo"):
-        raise UserInputError(f"train: unknown method {method!r} (valid: sft, dpo)")
+    if method not in METHODS:
+        raise UserInputError(f"train: unknown method {method!r} (valid: {', '.join(METHODS)})")
     for name in ("batch_size", "grad_accum", "max_length", "lora_r", "lora_alpha", "save_steps",
                  "logging_steps"):
         if getattr(cfg, name) < 1:
@@ -89,7 +100,13 @@ def _check(method: str, cfg: TrainConfig) -> None:
         raise UserInputError("expected a value in [0, 1)", param="lora_dropout")
 
 
+def _data_kind(method: Method) -> Literal["sft", "dpo"]:
+    """Which data file a method trains on (pinpoint is SFT on fewer weights)."""
+    return "dpo" if method == "dpo" else "sft"
+
+
 def _rows(method: Method, data: Path, cfg: TrainConfig) -> list[dict[str, Any]]:
+    method = _data_kind(method)
     rows = read_jsonl(data / f"{method}.jsonl")
     need = ("messages",) if method == "sft" else ("prompt", "chosen", "rejected")
     for n, row in enumerate(rows, start=1):
@@ -110,7 +127,7 @@ def _fit(method: Method, rows: list[dict[str, Any]], tokenizer: Any, max_length:
     """Dataset rows in trl's form, without examples longer than `max_length` tokens."""
     kept: list[dict[str, Any]] = []
     for row in rows:
-        if method == "sft":
+        if method != "dpo":
             msgs = row["messages"]
             if _length(tokenizer, msgs) <= max_length:
                 kept.append({"prompt": msgs[:-1], "completion": msgs[-1:]})
@@ -152,10 +169,26 @@ def train(
     keep_checkpoints: bool = False,
     device: str = "cpu",
     progress: bool = True,
+    heads: HeadsSource | None = None,
+    heads_protocol: str | None = None,
+    top: int | None = None,
 ) -> TrainResult:
-    """Train a LoRA adapter with trl on a `sycolab data synth` folder and save it to `out`."""
+    """Train a LoRA adapter with trl on a `sycolab data synth` folder and save it to `out`.
+
+    `method="pinpoint"` needs `heads`: a locate.json (its `heads_protocol`'s ranking; `top`
+    heads, default 4), a JSON list file or a sequence of (layer, head) (every head unless `top`).
+    """
     cfg = config or TrainConfig()
     _check(method, cfg)
+    pin: dict[str, Any] | None = None
+    chosen: list[Head] = []
+    if method == "pinpoint":
+        if heads is None:
+            raise UserInputError("pinpoint training needs the heads to train", param="heads")
+        chosen, pin = resolve_heads(heads, protocol=heads_protocol, top=top)
+    elif heads is not None:
+        raise UserInputError(f"only pinpoint training takes heads (method {method})",
+                             param="heads")
     data = Path(data)
     manifest = read_manifest(data)
     rows = _rows(method, data, cfg)
@@ -179,8 +212,14 @@ def train(
     from datasets import Dataset
     from peft import LoraConfig
 
+    targets: Any = "all-linear"
+    if pin is not None:
+        head_dim = check_heads(base, chosen)
+        projections = target_modules(base, chosen)
+        targets = sorted(projections)
+        _warn_other_model(pin, info)
     lora = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
-                      target_modules="all-linear", task_type="CAUSAL_LM")
+                      target_modules=targets, task_type="CAUSAL_LM")
     common: dict[str, Any] = {
         "output_dir": str(ckpt_dir), "num_train_epochs": cfg.epochs, "max_steps": cfg.max_steps,
         "per_device_train_batch_size": cfg.batch_size,
@@ -196,7 +235,7 @@ def train(
 
     trl: Any = importlib.import_module("trl")
     trainer: Any
-    if method == "sft":
+    if method != "dpo":
         args: Any = trl.SFTConfig(**common, completion_only_loss=True, packing=False)
         trainer = trl.SFTTrainer(model=base, args=args, train_dataset=dataset,
                                  processing_class=tokenizer, peft_config=lora)
@@ -204,6 +243,11 @@ def train(
         args = trl.DPOConfig(**common, beta=cfg.beta)
         trainer = trl.DPOTrainer(model=base, args=args, train_dataset=dataset,
                                  processing_class=tokenizer, peft_config=lora)
+    if pin is not None:
+        movable = restrict_lora(trainer.model, projections, chosen, head_dim)
+        pin |= {"heads": [list(h) for h in chosen], "head_dim": head_dim,
+                "target_modules": targets, "movable_params": movable}
+        logger.info(f"pinpoint: {len(chosen)} heads {pin['heads']}, {movable} LoRA parameters")
     has_ckpt = ckpt_dir.is_dir() and any(ckpt_dir.glob("checkpoint-*"))
     if resume and not has_ckpt:
         logger.info("resume: no checkpoint in %s; starting from the beginning", ckpt_dir)
@@ -228,6 +272,7 @@ def train(
         "seconds": round(seconds, 2),
         "resumed": bool(resume and has_ckpt),
         "log_history": trainer.state.log_history,
+        **({"pinpoint": pin} if pin is not None else {}),
         "versions": {d: _version(d) for d in ("sycolab", "torch", "transformers", "trl", "peft")},
     }
     (out / TRAINING_RECORD).write_text(json.dumps(record, indent=2, default=str) + "\n")
@@ -236,6 +281,14 @@ def train(
     return TrainResult(adapter_dir=out, method=method, n_examples=len(dataset_rows),
                        n_dropped_long=n_long, steps=int(trainer.state.global_step),
                        seconds=seconds, final_loss=losses[-1] if losses else None, record=record)
+
+
+def _warn_other_model(pin: dict[str, Any], info: dict[str, Any]) -> None:
+    located = pin.get("locate_model") or {}
+    theirs, ours = located.get("weights_hash"), info.get("weights_hash")
+    if theirs and ours and theirs != ours:
+        logger.warning(f"pinpoint: the heads were located on other weights ({located.get('spec')}"
+                       f", {theirs}) than the model trained ({ours})")
 
 
 def trained_keys(adapter: str | Path) -> set[tuple[str, str]]:

@@ -11,7 +11,6 @@ the first and the second component, which no ranking of noise gives.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import planted

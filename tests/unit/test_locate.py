@@ -140,11 +140,12 @@ def test_locate_document_contract(tiny: Path, tmp_path: Path) -> None:
 
 def test_read_heads_list_and_errors(tmp_path: Path) -> None:
     good = tmp_path / "heads.json"
-    good.write_text("[[3, 1], [0, 2], [3, 1]]")
+    good.write_text("[[3, 1], [0, 2]]")
     assert read_heads(good) == [(3, 1), (0, 2)]
     assert read_heads(good, top=1) == [(3, 1)]
-    for text, expect in (("[[1]]", "entry 0"), ('{"a": 1}', "neither"), ("nope", "JSON"),
-                         ("[]", "no heads"), ("[[1, -2]]", "entry 0")):
+    for text, expect in (("[[1]]", "entry 0"), ('{"a": 1}', "expected a locate.json"),
+                         ("nope", "JSON"), ("[]", "non-empty"), ("[[1, -2]]", "entry 0"),
+                         ("[[3, 1], [3, 1]]", "listed twice")):
         bad = tmp_path / "bad.json"
         bad.write_text(text)
         with pytest.raises(UserInputError, match=expect):

@@ -22,7 +22,8 @@ PINNED: dict[str, list[str]] = {
                        "LocalModel", "ModelSpec", "Prompt", "SteeringConfig", "load_backend",
                        "parse_spec", "require_local"],
     "sycolab.evaluation": [],
-    "sycolab.evaluation.locate": ["LOCATE_FILE", "read_heads", "run_locate"],
+    "sycolab.evaluation.locate": ["Head", "LOCATE_FILE", "parse_heads", "read_heads", "run_locate",
+                                  "take_heads"],
     "sycolab.matrix": ["MatrixResult", "run_matrix"],
     "sycolab.mitigations": [],
     "sycolab.mitigations.data": ["BaseItem", "DEFAULT_HELDOUT", "DEFAULT_MAX_EXAMPLES",
@@ -38,7 +39,7 @@ PINNED: dict[str, list[str]] = {
                                      "train_vector_from_suites"],
     "sycolab.mitigations.training": ["REPORT", "TRAINING_RECORD", "TrainConfig", "TrainResult",
                                      "before_after", "format_before_after", "neutral_accuracy",
-                                     "persona_heldout", "score_examples", "train",
+                                     "persona_heldout", "read_heads", "score_examples", "train",
                                      "trained_keys"],
     "sycolab.inspect_ext": [],  # Inspect reaches it through its entry point only
     "sycolab.report": ["compare_runs", "render_compare", "render_run_report", "write_compare",

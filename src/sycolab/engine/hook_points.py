@@ -42,6 +42,12 @@ def _child(module: Any, names: tuple[str, ...], what: str) -> Any:
     raise UserInputError(f"hook points: cannot find the {what} of {type(module).__name__}")
 
 
+def output_projection(layer: Any) -> Any:
+    """The attention output projection of one decoder layer (o_proj, out_proj, c_proj, dense):
+    its input is every head's output side by side, head h at columns h*head_dim.."""
+    return _child(_child(layer, _ATTN, "attention"), _OUT_PROJ, "attention output")
+
+
 class HookPoints:
     """The hook points of `model` (any peft wrapper is looked through)."""
 
@@ -68,15 +74,13 @@ class HookPoints:
                                  "attn.head.H)")
         layer = self.layers[int(m.group(1))]
         if m.group(2) == "attn.heads":
-            proj = _child(_child(layer, _ATTN, "attention"), _OUT_PROJ, "attention output")
-            handle = proj.register_forward_pre_hook(self._heads_hook(fn))
+            handle = output_projection(layer).register_forward_pre_hook(self._heads_hook(fn))
         elif m.group(3) is not None:
             head = int(m.group(3))
             if head >= self.num_heads:
                 raise UserInputError(f"hook point {point!r}: the model has {self.num_heads} "
                                      "heads per layer")
-            proj = _child(_child(layer, _ATTN, "attention"), _OUT_PROJ, "attention output")
-            handle = proj.register_forward_pre_hook(self._head_hook(head, fn))
+            handle = output_projection(layer).register_forward_pre_hook(self._head_hook(head, fn))
         else:
             target = layer if m.group(2) == "residual" else _child(layer, _MLP, "MLP")
             handle = target.register_forward_hook(_output_hook(fn))

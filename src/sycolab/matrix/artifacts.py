@@ -11,7 +11,6 @@ half of the benign set; a pinpoint adapter without `heads` locates them first on
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 from pathlib import Path
 from typing import Any
@@ -89,9 +88,9 @@ def _heads(config: MatrixConfig, spec: PinpointSpec, out: Path) -> Any:
         return spec.heads
     located = out / "locate" / "locate.json"
     if not located.is_file():
-        # imported by name: sycolab.evaluation.locate is the localisation package (issue 17)
-        locate: Any = importlib.import_module("sycolab.evaluation.locate")
-        locate.run_locate(config.model, suites=spec.locate_suites,
+        from sycolab.evaluation.locate import run_locate
+
+        run_locate(config.model, suites=spec.locate_suites,
                           protocols=[spec.locate_protocol], split="train",
                           limit=spec.locate_limit, seed=config.seed, out=out / "locate",
                           progress=False)

@@ -11,7 +11,7 @@ Modules: `prompt_pairs` (each trial's baseline and pressured prompts as token id
 (attribution patching and real activation patching through the engine's hook points).
 """
 
-from sycolab.evaluation.locate._heads import read_heads
+from sycolab.evaluation.locate._heads import Head, parse_heads, read_heads, take_heads
 from sycolab.evaluation.locate._run import LOCATE_FILE, run_locate
 
-__all__ = ["LOCATE_FILE", "read_heads", "run_locate"]
+__all__ = ["LOCATE_FILE", "Head", "parse_heads", "read_heads", "run_locate", "take_heads"]

@@ -1,5 +1,5 @@
 """Reading located heads: a `locate.json` (its heads in final order) or a JSON list of
-``[layer, head]``."""
+``[layer, head]``. One-line `UserInputError` naming the file for anything malformed."""
 
 from __future__ import annotations
 
@@ -9,53 +9,60 @@ from typing import Any
 
 from sycolab.core.errors import UserInputError
 
+Head = tuple[int, int]
 
-def _pairs(raw: Any, where: str) -> list[tuple[int, int]]:
-    if not isinstance(raw, list):
-        raise UserInputError(f"{where}: expected a list of [layer, head]")
-    out: list[tuple[int, int]] = []
-    for n, entry in enumerate(raw):
-        ok = (isinstance(entry, list | tuple) and len(entry) == 2
-              and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in entry))
-        if not ok:
-            raise UserInputError(f"{where}: entry {n} is {entry!r}, expected [layer, head] "
-                                 "(non-negative integers)")
-        pair = (int(entry[0]), int(entry[1]))
-        if pair not in out:
-            out.append(pair)
-    return out
+
+def parse_heads(value: Any, where: str) -> list[Head]:
+    """`value` as a non-empty list of distinct non-negative (layer, head) pairs."""
+    if not isinstance(value, list) or not value:
+        raise UserInputError(f"{where}: expected a non-empty list of [layer, head]")
+    heads: list[Head] = []
+    for n, pair in enumerate(value):
+        if (not isinstance(pair, list | tuple) or len(pair) != 2
+                or any(isinstance(x, bool) or not isinstance(x, int) or x < 0 for x in pair)):
+            raise UserInputError(f"{where}: entry {n} is {pair!r}; expected [layer, head] "
+                                 "(two non-negative integers)")
+        head = (int(pair[0]), int(pair[1]))
+        if head in heads:
+            raise UserInputError(f"{where}: head {list(head)} is listed twice")
+        heads.append(head)
+    return heads
+
+
+def take_heads(heads: list[Head], top: int | None, where: str) -> list[Head]:
+    if top is None:
+        return heads
+    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+        raise UserInputError(f"{where}: top must be a positive integer, not {top!r}")
+    return heads[:top]
 
 
 def read_heads(path: str | Path, *, protocol: str | None = None, top: int | None = None
-               ) -> list[tuple[int, int]]:
-    """The heads of `path`, first `top` of them: a locate.json's heads in final order (heads
-    verified by real patching first, by effect; then the others by attribution) for
-    `protocol` (needed when it holds several), or a JSON list of [layer, head]."""
-    p = Path(path)
-    if top is not None and top < 1:
-        raise UserInputError("must be a positive integer", param="top", value=top)
+               ) -> list[Head]:
+    """Heads from a `locate.json` (``protocols[protocol]["heads"]``, in rank order; `protocol`
+    is needed when the file holds several) or a JSON list of ``[layer, head]``; the first `top`
+    (None: all). One-line `UserInputError` naming the file for anything malformed."""
+    path = Path(path)
     try:
-        raw = json.loads(p.read_text(encoding="utf-8"))
+        doc = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise UserInputError(f"{p}: file not found") from None
+        raise UserInputError(f"{path}: heads file not found") from None
     except (OSError, ValueError) as exc:
-        raise UserInputError(f"{p}: not readable JSON ({exc})") from None
-    if isinstance(raw, dict):
-        blocks = raw.get("protocols")
-        if raw.get("kind") != "sycolab-locate" or not isinstance(blocks, dict) or not blocks:
-            raise UserInputError(f"{p}: neither a locate.json nor a list of [layer, head]")
-        if protocol is None:
-            if len(blocks) > 1:
-                raise UserInputError(f"{p}: holds protocols {', '.join(blocks)}; choose one "
-                                     "with --protocol")
-            protocol = next(iter(blocks))
-        block = blocks.get(protocol)
-        if not isinstance(block, dict):
-            raise UserInputError(f"{p}: no protocol {protocol!r} (it holds "
-                                 f"{', '.join(blocks)})")
-        heads = _pairs(block.get("heads"), f"{p}: protocols.{protocol}.heads")
-    else:
-        heads = _pairs(raw, str(p))
-    if not heads:
-        raise UserInputError(f"{p}: no heads")
-    return heads[:top] if top is not None else heads
+        raise UserInputError(f"{path}: not a readable JSON file ({exc})") from None
+    if isinstance(doc, list):
+        return take_heads(parse_heads(doc, str(path)), top, str(path))
+    protocols = doc.get("protocols") if isinstance(doc, dict) else None
+    if not isinstance(protocols, dict) or not protocols:
+        raise UserInputError(f"{path}: expected a locate.json (with 'protocols') or a JSON list "
+                             "of [layer, head]")
+    names = ", ".join(sorted(protocols))
+    if protocol is None:
+        if len(protocols) > 1:
+            raise UserInputError(f"{path}: holds several protocols ({names}); choose one "
+                                 "with --protocol")
+        protocol = next(iter(protocols))
+    entry = protocols.get(protocol)
+    if not isinstance(entry, dict):
+        raise UserInputError(f"{path}: no protocol {protocol!r} (it holds: {names})")
+    where = f"{path}: protocols.{protocol}.heads"
+    return take_heads(parse_heads(entry.get("heads"), where), top, str(path))

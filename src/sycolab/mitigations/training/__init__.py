@@ -8,6 +8,7 @@ comparison.
     report = before_after(adapter=res.adapter_dir, model="smollm2", data="data/synth")
 """
 
+from sycolab.evaluation.locate import read_heads
 from sycolab.mitigations.training._compare import (
     REPORT,
     before_after,
@@ -16,7 +17,6 @@ from sycolab.mitigations.training._compare import (
     persona_heldout,
     score_examples,
 )
-from sycolab.mitigations.training._pinpoint import read_heads
 from sycolab.mitigations.training._train import (
     TRAINING_RECORD,
     TrainConfig,

@@ -23,9 +23,9 @@ from typing import Any, Literal
 
 from sycolab.core.errors import UserInputError
 from sycolab.core.selection import take
+from sycolab.evaluation.locate import Head
 from sycolab.mitigations.data import read_jsonl, read_manifest
 from sycolab.mitigations.training._pinpoint import (
-    Head,
     HeadsSource,
     check_heads,
     resolve_heads,

@@ -11,6 +11,10 @@ scoring), and its weights are SET BY HAND:
   0-23 (one-hot embeddings and unembeddings); every other token embeds as a random unit vector in
   dimensions 24-125 (`OTHER_DIMS`), so any vocabulary fits. Dimension 126 (`STABLE_DIM`) and 127
   (`COLOR_DIM`) are features.
+- **End of reply.** Every answer word's embedding also carries `STOP` on `STOP_DIM`, which only
+  ``<|im_end|>``'s unembedding reads: after its one-word answer the model ends its turn (so
+  fine-tuning on replies such as "red<|im_end|>" has nothing to learn but the answer). No
+  attention or MLP weight reads `STOP_DIM` (a shared direction would make their noise coherent).
 - **Knowledge.** The ChatML generation prompt ends with the token ``assistant`` under the word
   tokenizer (``<|im_start|> assistant``: the newline is whitespace), the answer position. Its
   embedding carries `KNOW` on `COLOR_DIM`, which every colour's unembedding reads with weight 1
@@ -58,11 +62,15 @@ LAYERS, HEADS, HIDDEN, HEAD_DIM, INTERMEDIATE = 4, 4, 128, 32, 256
 PLANTED = (2, 1)
 CONTROL = (2, 3)
 ANSWER_WORDS = [*toys.COLORS, *toys.ANIMALS]
-COLOR_DIM, STABLE_DIM = HIDDEN - 1, HIDDEN - 2
-OTHER_DIMS = slice(len(ANSWER_WORDS), STABLE_DIM)  # where the other tokens' embeddings live
+COLOR_DIM, STABLE_DIM, STOP_DIM = HIDDEN - 1, HIDDEN - 2, HIDDEN - 3
+OTHER_DIMS = slice(len(ANSWER_WORDS), STOP_DIM)  # where the other tokens' embeddings live
+WORD = 20.0  # an answer word's embedding on its own dimension
+STOP = 20.0  # answer words' embedding on STOP_DIM, read by "<|im_end|>": a reply ends after one word
+STOP_READ = 3.0  # "<|im_end|>"'s unembedding on STOP_DIM
 KNOW = 1.0  # "assistant" embedding on COLOR_DIM (x 1 in every colour's unembedding)
 STABLE = 12.0  # "assistant" embedding on STABLE_DIM: keeps the final norm's scale nearly fixed
-GAIN = 5.0  # planted head: output per unit of copied (normalised) input
+GAIN = 5.0 * (WORD**2 + STOP**2) ** 0.5 / WORD  # planted head: output per unit of copied input
+# (an answer word's own dimension is sqrt(HIDDEN) * WORD / |embedding| after the RMS norm)
 NOISE = 0.005  # std of every other component's weights
 FINAL_SCALE = 5.0  # the final norm's weight
 
@@ -105,6 +113,14 @@ def _set_weights(model: Any, tok: Any, seed: int) -> None:
         for k, tid in enumerate(answer_ids):
             emb[tid, k] = 1.0
         unemb.copy_(emb)
+        for k, tid in enumerate(answer_ids):
+            emb[tid, k] = WORD
+        emb[answer_ids, STOP_DIM] = STOP
+        unemb[vocab["<|im_end|>"], STOP_DIM] = STOP_READ
+        for block in model.model.layers:  # no component reads the end-of-reply feature
+            for proj in (block.self_attn.q_proj, block.self_attn.k_proj, block.self_attn.v_proj,
+                         block.mlp.gate_proj, block.mlp.up_proj):
+                proj.weight[:, STOP_DIM] = 0.0
         for w in toys.COLORS:
             unemb[vocab[w], COLOR_DIM] = 1.0
         emb[vocab["assistant"], COLOR_DIM] = KNOW

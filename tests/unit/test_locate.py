@@ -180,3 +180,28 @@ def test_column_bootstrap_matches_the_ratio_bootstrap() -> None:
         assert low[j] == pytest.approx(ref.ci_low) and high[j] == pytest.approx(ref.ci_high)
     assert spearman([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)
     assert spearman([1, 1], [0, 1]) is None
+
+
+def test_an_interrupted_locate_resumes_from_its_finished_chunks(
+        tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    kwargs: dict[str, Any] = {"suites": ["arithmetic"], "protocols": ["suggest-incorrect"],
+                              "limit": 8, "trials": "all", "verify_top": 3, "chunk": 2,
+                              "progress": False, "bootstrap_b": 100}
+    fresh = run_locate(f"hf:{tiny}", out=tmp_path / "fresh", **kwargs)
+    real = patching.patch
+
+    def interrupted(*args: Any, **kw: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(patching, "patch", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_locate(f"hf:{tiny}", out=tmp_path / "cut", **kwargs)
+    assert any((tmp_path / "cut" / "partial").rglob("attribution-*.npz"))
+    monkeypatch.setattr(patching, "patch", real)
+    resumed = run_locate(f"hf:{tiny}", out=tmp_path / "cut", **kwargs)
+    block, again = fresh["protocols"]["suggest-incorrect"], resumed["protocols"][
+        "suggest-incorrect"]
+    n_chunks = -(-block["n_used"] // 2)
+    assert again["resumed_chunks"] == n_chunks and block["resumed_chunks"] == 0
+    assert again["components"] == block["components"]
+    assert not (tmp_path / "cut" / "partial").exists()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -15,9 +18,11 @@ from sycolab.core.stats import DEFAULT_B
 from sycolab.core.suites import load_suite
 from sycolab.engine.base import Backend
 from sycolab.engine.local_model import LocalModel, require_local
+from sycolab.evaluation.locate import patching
+from sycolab.evaluation.locate._partial import PartialStore
 from sycolab.evaluation.locate._progress import LocateProgress
 from sycolab.evaluation.locate._summary import summarize, verify_order
-from sycolab.evaluation.locate.patching import attribute, components, make_batch, patch
+from sycolab.evaluation.locate.patching import attribute, components, make_batch
 from sycolab.evaluation.locate.prompt_pairs import (
     TRIAL_FILTERS,
     Pairs,
@@ -30,6 +35,7 @@ from sycolab.evaluation.runner import Runner
 from sycolab.runs.jsonio import write_json_atomic
 
 LOCATE_FILE = "locate.json"
+PARTIAL = "partial"  # finished chunks of an unfinished run (`_partial`)
 POSITIONS = ("from the start of the assistant turn (the chat template's generation prompt) to the "
              "last answer token, aligned from the end; earlier positions are not patched")
 Tick = Callable[[str, int, int], None]
@@ -61,31 +67,50 @@ def _chunks(n: int, size: int) -> list[range]:
     return [range(s, min(n, s + size)) for s in range(0, n, size)]
 
 
+def _identity(backend: LocalModel, found: Pairs, chunk: int) -> dict[str, Any]:
+    """What a chunk's numbers depend on (the partial store's key)."""
+    tokens = hashlib.sha256(json.dumps(
+        [[p.key, p.clean, p.corrupt, p.region, p.cont_len] for p in found.pairs]).encode())
+    return {"weights": backend.weights_hash, "adapter": backend.adapter_hash,
+            "steering": backend.steering_info, "protocol": found.protocol, "chunk": chunk,
+            "pairs": tokens.hexdigest(), "version": 1}
+
+
 def _locate_pairs(backend: LocalModel, found: Pairs, *, verify_top: int, chunk: int,
-                  b: int, seed: int, tick: Tick) -> dict[str, Any]:
-    """Attribution over every component, then real patching of the top `verify_top`."""
+                  b: int, seed: int, tick: Tick, partial: Path | None) -> dict[str, Any]:
+    """Attribution over every component, then real patching of the top `verify_top`; finished
+    chunks are kept under `partial` (when given) and reused by a re-run."""
     comps = components(backend.num_layers, backend.num_heads)
     pairs = found.pairs
     ids = [p.key for p in pairs]
+    store = PartialStore(partial, _identity(backend, found, chunk))
     clean, corrupt = np.zeros(len(pairs)), np.zeros(len(pairs))
     att = np.zeros((len(pairs), len(comps)))
     started = time.perf_counter()
-    for part in _chunks(len(pairs), chunk):
-        batch = make_batch([pairs[i] for i in part], backend.pad_id)
-        c, k, a = attribute(backend, batch, comps, backend.num_layers)
+    for n, part in enumerate(_chunks(len(pairs), chunk)):
         sl = slice(part.start, part.stop)
-        clean[sl], corrupt[sl], att[sl] = c.numpy(), k.numpy(), a.numpy()
+        done = store.get("attribution", n)
+        if done is None:
+            batch = make_batch([pairs[i] for i in part], backend.pad_id)
+            c, k, a = (t.numpy() for t in attribute(backend, batch, comps, backend.num_layers))
+            store.put("attribution", n, clean=c, corrupt=k, attribution=a)
+            done = {"clean": c, "corrupt": k, "attribution": a}
+        clean[sl], corrupt[sl], att[sl] = done["clean"], done["corrupt"], done["attribution"]
         tick(f"attribution ({found.protocol})", part.stop, len(pairs))
     att_seconds = time.perf_counter() - started
     verified = verify_order(att, min(verify_top, len(comps))) if pairs else []
     patched = np.zeros((len(pairs), len(verified)))
     started = time.perf_counter()
-    for part in _chunks(len(pairs), chunk):
+    for n, part in enumerate(_chunks(len(pairs), chunk)):
         if not verified:
             break
-        batch = make_batch([pairs[i] for i in part], backend.pad_id)
-        patched[part.start:part.stop] = patch(backend, batch, [comps[j] for j in verified]
-                                              ).numpy()
+        got = store.get(f"patching-{'.'.join(map(str, verified))}", n)
+        if got is None:
+            batch = make_batch([pairs[i] for i in part], backend.pad_id)
+            value = patching.patch(backend, batch, [comps[j] for j in verified]).numpy()
+            store.put(f"patching-{'.'.join(map(str, verified))}", n, patched=value)
+            got = {"patched": value}
+        patched[part.start:part.stop] = got["patched"]
         tick(f"patching ({found.protocol})", part.stop, len(pairs))
     patch_seconds = time.perf_counter() - started
     block = summarize(ids, comps, clean, corrupt, att, verified, patched, b=b, seed=seed)
@@ -98,6 +123,7 @@ def _locate_pairs(backend: LocalModel, found: Pairs, *, verify_top: int, chunk: 
         **block,
         "seconds": {"attribution": round(att_seconds, 2), "patching": round(patch_seconds, 2)},
         "example": region_text(backend, pairs[0]) if pairs else None,
+        "resumed_chunks": store.reused,
     }
 
 
@@ -126,6 +152,8 @@ def run_locate(
         if value < (0 if name == "verify_top" else 1):
             raise UserInputError("must be a positive integer", param=name, value=value)
     check_limit(limit)
+    if out is not None and Path(out).exists() and not Path(out).is_dir():
+        raise UserInputError("exists and is not a folder", param="out", value=out)
     if not suites:
         raise UserInputError("give at least one suite", param="suite")
     if not protocols:
@@ -136,6 +164,7 @@ def run_locate(
     backend = _backend(model, device)
     started = time.perf_counter()
     runner = Runner(backend, system_prompt=None, max_new_tokens=1)
+    partial = None if out is None else Path(out) / PARTIAL
     blocks: dict[str, Any] = {}
     with LocateProgress(progress) as bar:
         for protocol in dict.fromkeys(protocols):
@@ -143,7 +172,8 @@ def run_locate(
             found = run_trials(runner, plans, on_done=_counter(bar, protocol, len(plans)))
             pairs = describe_pairs(found, backend, protocol, trials)
             blocks[protocol] = _locate_pairs(backend, pairs, verify_top=verify_top, chunk=chunk,
-                                             b=bootstrap_b, seed=seed, tick=bar.tick)
+                                             b=bootstrap_b, seed=seed, tick=bar.tick,
+                                             partial=partial)
     if not any(b["n_used"] for b in blocks.values()):
         why = "; ".join(sorted({r for b in blocks.values() for r in b["left_out"]}))
         raise UserInputError(f"no trial to localise ({why or 'no trials'}); try more items "
@@ -169,4 +199,5 @@ def run_locate(
         folder = Path(out)
         folder.mkdir(parents=True, exist_ok=True)
         write_json_atomic(folder / LOCATE_FILE, doc)
+        shutil.rmtree(folder / PARTIAL, ignore_errors=True)
     return doc

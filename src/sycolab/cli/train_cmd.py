@@ -68,11 +68,7 @@ def sft_command(
 ) -> None:
     """Supervised fine-tuning (LoRA) on the `messages` file: the reply keeps the correct answer
     whatever the persona says."""
-    _train("sft", data=data, model=model, out=out, epochs=epochs, max_steps=max_steps,
-           learning_rate=learning_rate, batch_size=batch_size, grad_accum=grad_accum,
-           max_length=max_length, lora_r=lora_r, lora_alpha=lora_alpha, save_steps=save_steps,
-           limit=limit, seed=seed, resume=resume, keep_checkpoints=keep_checkpoints,
-           device=device, progress=progress)
+    _train("sft", **locals())
 
 
 @train_app.command("dpo")
@@ -88,11 +84,7 @@ def dpo_command(
 ) -> None:
     """Direct preference optimisation (LoRA): chosen holds the correct answer under the persona's
     pushback, rejected caves."""
-    _train("dpo", data=data, model=model, out=out, epochs=epochs, max_steps=max_steps,
-           learning_rate=learning_rate, batch_size=batch_size, grad_accum=grad_accum,
-           max_length=max_length, lora_r=lora_r, lora_alpha=lora_alpha, beta=beta,
-           save_steps=save_steps, limit=limit, seed=seed, resume=resume,
-           keep_checkpoints=keep_checkpoints, device=device, progress=progress)
+    _train("dpo", **locals())
 
 
 @train_app.command("pinpoint")
@@ -116,11 +108,8 @@ def pinpoint_command(
 ) -> None:
     """Pinpoint tuning (Chen et al. 2024): SFT on the `messages` file that changes only the
     located heads' slices of the attention output projections; everything else stays frozen."""
-    _train("pinpoint", data=data, model=model, out=out, epochs=epochs, max_steps=max_steps,
-           learning_rate=learning_rate, batch_size=batch_size, grad_accum=grad_accum,
-           max_length=max_length, lora_r=lora_r, lora_alpha=lora_alpha, save_steps=save_steps,
-           limit=limit, seed=seed, resume=resume, keep_checkpoints=keep_checkpoints,
-           device=device, progress=progress, heads=heads, heads_protocol=protocol, top=top)
+    opts = dict(locals())
+    _train("pinpoint", heads_protocol=opts.pop("protocol"), **opts)
 
 
 @train_app.command("before-after")

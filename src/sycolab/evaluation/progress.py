@@ -10,11 +10,18 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+
+
+def bar_columns() -> tuple[ProgressColumn, ...]:
+    """Description, bar, done/total, elapsed and ETA: the columns of every sycolab bar."""
+    return (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
 
 
 class RunProgress:

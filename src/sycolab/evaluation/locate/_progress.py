@@ -6,25 +6,17 @@ from types import TracebackType
 from typing import Self
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import Progress, TaskID
+
+from sycolab.evaluation.progress import bar_columns
 
 
 class LocateProgress:
     """`tick(stage, done, total)` moves the stage's bar (created on first use)."""
 
     def __init__(self, enabled: bool = True) -> None:
-        self._progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-            console=Console(stderr=True), disable=not enabled)
+        self._progress = Progress(*bar_columns(), console=Console(stderr=True),
+                                  disable=not enabled)
         self._tasks: dict[str, TaskID] = {}
 
     def __enter__(self) -> Self:

@@ -35,7 +35,8 @@ def heat_map(block: dict[str, Any], src: str, num_layers: int, num_heads: int) -
         values[(int(c["layer"]), c["head"])] = (i, c)
     finite = [abs(c["attribution"]["value"]) for _, c in values.values()
               if c["attribution"].get("value") is not None]
-    scale = max(finite) if finite else 0.0
+    # the 99th percentile, so one extreme component does not wash out the rest (beyond: full colour)
+    scale = sorted(finite)[int(0.99 * (len(finite) - 1))] if finite else 0.0
     width = left + cell * (num_heads + 1) + 16
     height = top + cell * num_layers + 8
     parts = [f'<svg class="plot" viewBox="0 0 {width} {height}" width="{width}" '
@@ -69,9 +70,10 @@ def heat_map(block: dict[str, Any], src: str, num_layers: int, num_heads: int) -
                          f'<title data-src="{esc(" ".join(srcs))}">{esc(title)}</title></rect>')
     parts.append("</svg>")
     return "".join(parts) + (
-        f'<p class="sub">Layers (rows) by heads (columns) and the MLP. Red carries the pressure, '
-        f"blue opposes it, full colour at ±{fmt(scale)} nats; outlined: verified by real "
-        "patching. Hover a cell for its numbers.</p>")
+        f'<p class="sub" style="max-width:{max(width, 260)}px">Layers (rows) by heads (columns) '
+        f"and the MLP. Red carries the pressure, blue opposes it, full colour from ±{fmt(scale)} "
+        "nats (the 99th percentile); outlined: verified by real patching. Hover a cell for its "
+        "numbers.</p>")
 
 
 def _forest(block: dict[str, Any], src: str) -> str:

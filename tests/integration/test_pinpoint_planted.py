@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import planted
-import pytest
 import toys
 from typer.testing import CliRunner
 
@@ -28,10 +27,10 @@ def _data(folder: Path, suite: Path) -> Path:
     for line in suite.read_text(encoding="utf-8").splitlines():
         item = json.loads(line)
         keys.append(["paint", item["id"]])
-        for shown in (item["wrong"], item["answer"]):
-            rows.append({"messages": [
-                {"role": "user", "content": item["question"] + toys.SUGGEST_TAIL.format(shown)},
-                {"role": "assistant", "content": item["answer"]}]})
+        rows.extend({"messages": [
+            {"role": "user", "content": item["question"] + toys.SUGGEST_TAIL.format(shown)},
+            {"role": "assistant", "content": item["answer"]}]}
+            for shown in (item["wrong"], item["answer"]))
     folder.mkdir(parents=True)
     (folder / "sft.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     (folder / "manifest.json").write_text(json.dumps({

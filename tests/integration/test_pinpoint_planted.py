@@ -23,7 +23,8 @@ from sycolab.cli.app import app
 def _data(folder: Path, suite: Path) -> Path:
     """A synth-style folder: each paint item under its wrong and its right suggestion, the reply
     always the colour."""
-    rows, keys = [], []
+    rows: list[dict[str, Any]] = []
+    keys: list[list[str]] = []
     for line in suite.read_text(encoding="utf-8").splitlines():
         item = json.loads(line)
         keys.append(["paint", item["id"]])

@@ -29,9 +29,13 @@ def _fail(code: int, message: str, on_error: OnError | None, prefix: str = "erro
     raise typer.Exit(code) from None
 
 
-def run_guarded(fn: Callable[[], T], on_error: OnError | None = None) -> T:
+INTERRUPTED = "interrupted: finished trials are saved; re-run the same command to resume"
+
+
+def run_guarded(fn: Callable[[], T], on_error: OnError | None = None, *,
+                interrupted: str = INTERRUPTED) -> T:
     """Exit 2 with one line on bad input, 1 with a log path on an unexpected failure, 130 on
-    Ctrl-C; `on_error` (if given) is told the code and the line first."""
+    Ctrl-C (with `interrupted`); `on_error` (if given) is told the code and the line first."""
     from sycolab.core.errors import BackendError, UserInputError
 
     try:
@@ -41,8 +45,7 @@ def run_guarded(fn: Callable[[], T], on_error: OnError | None = None) -> T:
     except BackendError as exc:  # the model or judge itself failed: its message says the fix
         _fail(1, str(exc), on_error)
     except KeyboardInterrupt:
-        _fail(130, "interrupted: finished trials are saved; re-run the same command to resume",
-              on_error, prefix="")
+        _fail(130, interrupted, on_error, prefix="")
     except Exception as exc:  # noqa: BLE001 - top-level guard: log, one line, exit 1
         path = _log_path()
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -76,7 +76,8 @@ def locate_command(
         doc["_written"] = [str(out / LOCATE_FILE), str(out / "locate.html")]
         return doc
 
-    doc = run_guarded(go)
+    doc = run_guarded(go, interrupted="interrupted: finished chunks are saved under "
+                      f"{out / 'partial'}; re-run the same command to resume")
     for line in _lines(doc):
         typer.echo(line)
     typer.echo(f"written: {', '.join(doc['_written'])}")

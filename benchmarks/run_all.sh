@@ -14,6 +14,7 @@ REPEATS="${REPEATS:-3}"
 "$PY" benchmarks/bench_default_eval.py
 "$PY" benchmarks/bench_interventions.py --repeats "$REPEATS"
 "$PY" benchmarks/bench_batch8.py --repeats "$REPEATS"
+"$PY" benchmarks/bench_locate.py
 if [ "${GPU:-}" = 1 ] || "$PY" -c "import torch, sys; sys.exit(not torch.cuda.is_available())"; then
   "$PY" benchmarks/bench_gpu.py --repeats "$REPEATS" --lm-eval require
 fi

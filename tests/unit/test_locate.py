@@ -55,7 +55,7 @@ def test_margins_equal_choice_scoring(backend: Any, found: tuple[Any, Any]) -> N
     assert pairs.pairs, pairs.left_out
     batch = patching.make_batch(pairs.pairs, backend.pad_id)
     comps = patching.components(backend.num_layers, backend.num_heads)
-    clean, corrupt, _ = patching.attribute(backend, batch, comps, backend.num_layers)
+    clean, corrupt, _ = patching.attribute(backend, batch, comps)
     by_key = {f"{s.plan.item.suite}/{s.plan.item.item_id}": s for s, _ in trials}
     for i, pair in enumerate(pairs.pairs):
         lp = by_key[pair.key].logprobs
@@ -75,8 +75,9 @@ def test_patched_region_is_the_assistant_turn(backend: Any, found: tuple[Any, An
 
 def _full_patch(backend: Any, batch: Any, comps: list[Any]) -> Any:
     """Reference: every patched run recomputes the whole sequence."""
-    layers = sorted({c.layer for c in comps})
-    _, clean_acts = patching.capture(backend, batch.clean, layers, batch)
+    points = sorted({f"blocks.{c.layer}.mlp" if c.head is None else f"blocks.{c.layer}.attn.heads"
+                     for c in comps})
+    _, clean_acts = patching.capture(backend, batch.clean, points, batch)
     outs = []
     for c in comps:
         point = f"blocks.{c.layer}.mlp" if c.head is None else f"blocks.{c.layer}.attn.heads"
@@ -109,7 +110,7 @@ def test_cached_patching_equals_full_patching_and_tracks_attribution(
     comps = patching.components(backend.num_layers, backend.num_heads)
     fast = patching.patch(backend, batch, comps)
     assert torch.allclose(fast, _full_patch(backend, batch, comps), atol=1e-4)
-    _, corrupt, att = patching.attribute(backend, batch, comps, backend.num_layers)
+    _, corrupt, att = patching.attribute(backend, batch, comps)
     effect = (fast - corrupt[:, None]).mean(0).numpy()
     rho = spearman(att.mean(0).numpy(), effect)
     assert rho is not None and rho > 0.9, rho  # a near-linear tiny model: first order is close

@@ -65,7 +65,7 @@ def locate_command(
     writes OUT/locate.json and OUT/locate.html."""
 
     def go() -> dict[str, Any]:
-        from sycolab.evaluation.locate import LOCATE_FILE, run_locate
+        from sycolab.evaluation.locate import run_locate
         from sycolab.report.locate_html import write_locate_html
 
         doc = run_locate(model, suites=suite or ["arithmetic"],
@@ -73,11 +73,10 @@ def locate_command(
                          seed=seed, verify_top=verify_top, trials=trials, chunk=chunk, out=out,
                          progress=progress, device=device)
         write_locate_html(out / "locate.html", doc)
-        doc["_written"] = [str(out / LOCATE_FILE), str(out / "locate.html")]
         return doc
 
     doc = run_guarded(go, interrupted="interrupted: finished chunks are saved under "
                       f"{out / 'partial'}; re-run the same command to resume")
     for line in _lines(doc):
         typer.echo(line)
-    typer.echo(f"written: {', '.join(doc['_written'])}")
+    typer.echo(f"written: {out / 'locate.json'}, {out / 'locate.html'}")

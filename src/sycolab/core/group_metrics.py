@@ -277,6 +277,12 @@ def status_counts(trials: list[Trial], steps: int) -> list[dict[str, int]] | Non
     return counts
 
 
+def holds(t: Trial, turn: int) -> bool:
+    """Whether trial `t` still holds its baseline answer after `turn` challenge turns (every
+    answer 0..turn equals the baseline): what ``survival`` counts."""
+    return all(a == t.answers[0] for a in t.answers[: turn + 1])
+
+
 def tof(t: Trial) -> int:
     """Turn of flip: first t >= 1 with a_t != a_0, minus 1; K = steps - 1 if none."""
     k = len(t.answers) - 1
@@ -347,7 +353,7 @@ def group_result(
         survival = []
         for s in range(1, steps):
             at = [t for t in elig if len(t.answers) > s]
-            kept = sum(all(a == t.answers[0] for a in t.answers[: s + 1]) for t in at)
+            kept = sum(holds(t, s) for t in at)
             survival.append({"t": s, **proportion(kept, len(at), z)})
     flip_gold = [t for t in elig if t.gold is not None]
     transition = None

@@ -3,10 +3,11 @@ two-sided McNemar for binary indicators, paired bootstrap of the difference for 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, cast
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from sycolab.core.errors import UserInputError
 from sycolab.core.group_metrics import INDICATORS, RATE_PARTS, Trial, parse_trial
@@ -100,23 +101,37 @@ def _compare_indicator(ta: list[Trial], tb: list[Trial], name: str,
     xb = np.array([bool(p[2]) for p in pairs], dtype=bool)
     b, c = int((xa & ~xb).sum()), int((~xa & xb).sum())
     ka, kb = int(xa.sum()), int(xb.sum())
-    ones = np.ones(n)
-    boot = bootstrap_ratio(
-        [p[0] for p in pairs], xa, ones, (xb, ones), b=ci.bootstrap_b, seed=ci.bootstrap_seed
-    )
+    boot = paired_mean([p[0] for p in pairs], xa.astype(float), xb.astype(float), ci)
     ra, rb = _ratio(ka, n), _ratio(kb, n)
     return {
         "rate_a": ra,
         "rate_b": rb,
         "difference": None if ra is None or rb is None else ra - rb,
-        "ci_low": boot.ci_low,
-        "ci_high": boot.ci_high,
+        "ci_low": boot["ci_low"],
+        "ci_high": boot["ci_high"],
         "n": n,
-        "n_boot_dropped": boot.n_dropped,
+        "n_boot_dropped": boot["n_boot_dropped"],
         "mcnemar_b": b,
         "mcnemar_c": c,
         "p_value": mcnemar_exact(b, c),
     }
+
+
+def paired_mean(ids: Sequence[str], xa: ArrayLike, xb: ArrayLike,
+                ci: CISettings) -> dict[str, Any]:
+    """Means of A and B over the same units, their difference A - B and its paired percentile
+    bootstrap over the units (`stats.bootstrap_ratio` with unit denominators)."""
+    a, b = np.asarray(xa, dtype=float), np.asarray(xb, dtype=float)
+    n = len(ids)
+    if n == 0:
+        return {"value_a": None, "value_b": None, "difference": None, "ci_low": None,
+                "ci_high": None, "n": 0, "n_boot_dropped": 0}
+    ones = np.ones(n)
+    boot = bootstrap_ratio(list(ids), a, ones, (b, ones), b=ci.bootstrap_b,
+                           seed=ci.bootstrap_seed)
+    va, vb = float(a.sum()) / n, float(b.sum()) / n
+    return {"value_a": va, "value_b": vb, "difference": va - vb, "ci_low": boot.ci_low,
+            "ci_high": boot.ci_high, "n": n, "n_boot_dropped": boot.n_dropped}
 
 
 def _compare_rate(ta: list[Trial], tb: list[Trial], name: str, ci: CISettings) -> dict[str, Any]:

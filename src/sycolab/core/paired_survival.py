@@ -20,10 +20,11 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any, cast
 
-from sycolab.core.group_metrics import Trial, parse_trial, proportion, tof
+from sycolab.core.group_metrics import Trial, holds, parse_trial, proportion, tof
+from sycolab.core.paired import paired_mean
 from sycolab.core.protocols import PROTOCOLS
 from sycolab.core.records import TrialRecord, latest_records
-from sycolab.core.stats import CISettings, bootstrap_ratio, item_sort_key
+from sycolab.core.stats import CISettings
 
 SURVIVAL_PROTOCOLS = frozenset(
     name for name, p in PROTOCOLS.items() if p.multi_turn and p.kind is None
@@ -32,17 +33,11 @@ SURVIVAL_PROTOCOLS = frozenset(
 baseline (field stance protocols hold a synthetic stance and are measured in their own block)."""
 
 
-def holds(t: Trial, turn: int) -> bool:
-    """Whether trial `t` still holds its baseline answer after `turn` challenge turns."""
-    return all(a == t.answers[0] for a in t.answers[: turn + 1])
-
-
 def _group(
     suite: str, protocol: str, ta: dict[str, Trial], tb: dict[str, Trial], ci: CISettings
 ) -> dict[str, Any]:
     shared = set(ta) & set(tb)
-    key = item_sort_key(shared)
-    ids = sorted(shared, key=key)
+    ids = sorted(shared)  # any fixed order: the bootstrap puts units in the contract's order
     usable = [i for i in ids if ta[i].eligible and tb[i].eligible]
     steps = max((len(t.answers) for i in usable for t in (ta[i], tb[i])), default=0)
     turns = []
@@ -50,12 +45,12 @@ def _group(
         at = [i for i in usable if len(ta[i].answers) > s and len(tb[i].answers) > s]
         ha = [float(holds(ta[i], s)) for i in at]
         hb = [float(holds(tb[i], s)) for i in at]
-        turns.append({"t": s, **_paired_mean(at, ha, hb, ci),
+        turns.append({"t": s, **paired_mean(at, ha, hb, ci),
                       "held_a": proportion(int(sum(ha)), len(at), ci.z),
                       "held_b": proportion(int(sum(hb)), len(at), ci.z)})
     tof_mean = None
     if steps > 2:
-        tof_mean = _paired_mean(usable, [float(tof(ta[i])) for i in usable],
+        tof_mean = paired_mean(usable, [float(tof(ta[i])) for i in usable],
                                 [float(tof(tb[i])) for i in usable], ci)
     return {
         "suite": suite,
@@ -69,20 +64,6 @@ def _group(
         "turns": turns,
         "tof_mean": tof_mean,
     }
-
-
-def _paired_mean(ids: list[str], xa: list[float], xb: list[float],
-                 ci: CISettings) -> dict[str, Any]:
-    """Means of A and B over the same units, their difference A - B and its paired bootstrap."""
-    n = len(ids)
-    if n == 0:
-        return {"value_a": None, "value_b": None, "difference": None, "ci_low": None,
-                "ci_high": None, "n": 0, "n_boot_dropped": 0}
-    ones = [1.0] * n
-    boot = bootstrap_ratio(ids, xa, ones, (xb, ones), b=ci.bootstrap_b, seed=ci.bootstrap_seed)
-    va, vb = sum(xa) / n, sum(xb) / n
-    return {"value_a": va, "value_b": vb, "difference": va - vb, "ci_low": boot.ci_low,
-            "ci_high": boot.ci_high, "n": n, "n_boot_dropped": boot.n_dropped}
 
 
 def paired_survival(

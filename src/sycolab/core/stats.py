@@ -76,6 +76,12 @@ def unit_order(ids: Sequence[str]) -> list[int]:
     return sorted(range(len(ids)), key=lambda j: key(ids[j]))
 
 
+def _draws(ids: Sequence[str], b: int, seed: int) -> tuple[NDArray[np.intp], NDArray[np.int64]]:
+    """The units in the contract's order and `b` resamples of their positions (seeded)."""
+    order = np.asarray(unit_order(ids), dtype=np.intp)
+    return order, np.random.default_rng(seed).integers(0, len(ids), size=(b, len(ids)))
+
+
 @dataclass(frozen=True)
 class BootstrapResult:
     """Percentile interval; None when n = 0 or every resample was dropped."""
@@ -108,9 +114,7 @@ def bootstrap_ratio(
         raise ValueError("bootstrap_ratio: every column needs one value per unit")
     if n == 0:
         return BootstrapResult(None, None, 0)
-    order = np.asarray(unit_order(ids), dtype=np.intp)
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, n, size=(b, n))
+    order, idx = _draws(ids, b, seed)
     sums = [c[order][idx].sum(axis=1) for c in cols]
     valid = sums[1] > 0
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -152,8 +156,7 @@ def bootstrap_column_means(ids: Sequence[str], values: ArrayLike, *, b: int = DE
     if n == 0:
         nan = np.full(arr.shape[1], np.nan)
         return nan, nan.copy()
-    order = np.asarray(unit_order(ids), dtype=np.intp)
-    idx = np.random.default_rng(seed).integers(0, n, size=(b, n))
+    order, idx = _draws(ids, b, seed)
     means = arr[order][idx].mean(axis=1)  # (b, columns)
     low, high = np.percentile(means, [2.5, 97.5], axis=0, method="linear")
     return np.asarray(low, dtype=float), np.asarray(high, dtype=float)

@@ -18,9 +18,11 @@ from rich.progress import (
 )
 
 
-def bar_columns() -> tuple[ProgressColumn, ...]:
-    """Description, bar, done/total, elapsed and ETA: the columns of every sycolab bar."""
-    return (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+def bar_columns(*, rate: bool = False) -> tuple[ProgressColumn, ...]:
+    """Description, bar, done/total, (with `rate`: the task's ``rate`` field,) elapsed and ETA:
+    the columns of every sycolab bar."""
+    shown = (TextColumn("{task.fields[rate]}"),) if rate else ()
+    return (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), *shown,
             TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
 
 
@@ -29,17 +31,8 @@ class RunProgress:
 
     def __init__(self, total: int, done: int = 0, enabled: bool = True) -> None:
         self.enabled = enabled
-        self._progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]}"),
-            TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-            disable=not enabled,
-        )
+        self._progress = Progress(*bar_columns(rate=True), console=Console(stderr=True),
+                                  disable=not enabled)
         self._trials: TaskID = self._progress.add_task("trials", total=total, completed=done,
                                                        rate="")
         self._requests: TaskID = self._progress.add_task("model requests", total=None, rate="")

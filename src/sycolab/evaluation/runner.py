@@ -234,7 +234,7 @@ class Runner:
         text = neutralize(last.content)
         return (*leading[:-1], Message(last.role, text))
 
-    def _fetch(self, requests: Sequence[Request]) -> list[Result | _Failed]:
+    def fetch(self, requests: Sequence[Request]) -> list[Result | _Failed]:
         """Results for the requests, computing only those not cached; one bad request fails
         only its own trial."""
         todo: dict[str, Request] = {}
@@ -357,7 +357,7 @@ class Runner:
     def _results(self, active: list[TrialState], requests: list[Request]) -> list[Result | _Failed]:
         """Model results, or the stored replies when re-scoring a run."""
         if self.stored is None:
-            return self._fetch(requests)
+            return self.fetch(requests)
         out: list[Result | _Failed] = []
         for state in active:
             replies = self.stored.get(state.plan.trial_id)

@@ -80,14 +80,9 @@ def phase_progress(
     off. `enabled=None`: on when nested in a shown phase or when stderr is a terminal.
     """
     from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
+    from rich.progress import Progress
+
+    from sycolab.evaluation.progress import bar_columns
 
     outer = _ACTIVE.get()
     if enabled is None:
@@ -106,11 +101,7 @@ def phase_progress(
         finally:
             outer.remove_task(task)
         return
-    bar = Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"),
-        TimeRemainingColumn(), console=Console(stderr=True),
-    )
+    bar = Progress(*bar_columns(rate=True), console=Console(stderr=True))
     token = _ACTIVE.set(bar)
     try:
         with bar:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sycolab.core.errors import UserInputError
 
 ArtifactKind = Literal["vector", "kts", "sft", "dpo", "pinpoint"]
-KINDS = ("vector", "kts", "sft", "dpo", "pinpoint")
+KINDS: tuple[str, ...] = get_args(ArtifactKind)
 
 
 class Strict(BaseModel):

@@ -73,7 +73,7 @@ def _interval(k: int, m: dict[str, Any], src: str, what: str, head: str) -> Poin
     return Point(float(k), m["value"], m.get("ci_low"), m.get("ci_high"), title=title, src=srcs)
 
 
-def _one_minus_ctr(g: dict[str, Any], gi: int, head: str, what: str) -> Point | None:
+def one_minus_ctr(g: dict[str, Any], gi: int, head: str, what: str) -> Point | None:
     """K = 1 reports no survival or ToF: both equal 1 − CTR (held the one turn or not)."""
     ctr = (g.get("metrics") or {}).get("ctr") or {}
     if ctr.get("value") is None:
@@ -102,12 +102,12 @@ def tof_over_k(groups: list[Group]) -> tuple[Series, Series] | None:
         if metric.get("value") is not None:
             t = _interval(k, metric, ptr("groups", gi, "metrics", "tof_mean"), "mean ToF", head)
         else:
-            t = _one_minus_ctr(g, gi, head, "mean ToF") if k == 1 else None
+            t = one_minus_ctr(g, gi, head, "mean ToF") if k == 1 else None
         if at_k is not None:
             h = _interval(k, survival[at_k], ptr("groups", gi, "survival", at_k),
                           "held all turns", head)
         else:
-            h = _one_minus_ctr(g, gi, head, "held all turns") if k == 1 else None
+            h = one_minus_ctr(g, gi, head, "held all turns") if k == 1 else None
         tof.points += [t] if t is not None else []
         held.points += [h] if h is not None else []
     return tof, held

@@ -210,11 +210,11 @@ def survival_rows(cmp: dict[str, Any]) -> list[dict[str, Any]]:
                 row: dict[str, Any] = {
                     "run": labels[pair["run"]], "reference": labels[pair["reference"]],
                     "suite": g["suite"], "protocol": g["protocol"], "metric": metric,
-                    "direction": arrow("survival" if metric.startswith("survival") else metric),
+                    "direction": arrow(metric),
                     "n_reference": m["n"], "n_run": m["n"], "n_pairs": g["n_paired"],
                     "mcnemar_b": None, "mcnemar_c": None, "p_value": None,
                 }
-                row |= {name: m.get(field) if m["n"] else None for name, field in SURVIVAL_FIELDS}
+                row |= {name: m.get(field) for name, field in SURVIVAL_FIELDS}
                 row["src"] = {name: ptr(src, field) for name, field in SURVIVAL_FIELDS} | {
                     "n_reference": ptr(src, "n"), "n_run": ptr(src, "n"),
                     "n_pairs": ptr(base, "n_paired")}

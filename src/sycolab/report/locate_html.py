@@ -76,7 +76,7 @@ def heat_map(block: dict[str, Any], src: str, num_layers: int, num_heads: int) -
         "numbers.</p>")
 
 
-def _forest(block: dict[str, Any], src: str) -> str:
+def _forest(block: dict[str, Any]) -> str:
     rows = [c for c in block.get("components") or [] if c.get("patching")][:PLOT_ROWS]
     if not rows:
         return ""
@@ -166,7 +166,7 @@ def _protocol(name: str, block: dict[str, Any], doc: dict[str, Any]) -> str:
         '<div class="grid"><div class="card"><h3>Layer × head (attribution)</h3>'
         + heat_map(block, src, int(model.get("num_layers") or 0), int(model.get("num_heads") or 0))
         + '</div><div class="card"><h3>Verified components: both estimates</h3>'
-        + _forest(block, src) + "</div></div>" + _table(block, src) + "</section>"
+        + _forest(block) + "</div></div>" + _table(block, src) + "</section>"
     )
 
 

@@ -13,7 +13,12 @@ from sycolab.report._examples import EXAMPLES_JS, examples_section
 from sycolab.report._field import field_section, is_field
 from sycolab.report._html import esc, fmt, metric_cell, num, page, ptr
 from sycolab.report._load import RunData, load_run, questions
-from sycolab.report._turns import TOF_OVER_K_NOTE, interval_title, tof_over_k_card
+from sycolab.report._turns import (
+    TOF_OVER_K_NOTE,
+    interval_title,
+    one_minus_ctr,
+    tof_over_k_card,
+)
 from sycolab.report.directions import HEADLINE, direction
 from sycolab.report.svg import Point, Series, legend, line_chart
 
@@ -191,14 +196,10 @@ def _survival_series(run: RunData, groups: list[tuple[int, dict[str, Any]]]) -> 
                 pts.append(Point(float(s["t"]), s["value"], s.get("ci_low"), s.get("ci_high"),
                                  title=title, src=src))
         else:
-            ctr = (g.get("metrics") or {}).get("ctr") or {}
-            if ctr.get("value") is None:
+            held = one_minus_ctr(g, gi, f"{name}, turn 1", "held")
+            if held is None:
                 continue
-            p = ptr("groups", gi, "metrics", "ctr")
-            lo, hi = ctr.get("ci_low"), ctr.get("ci_high")
-            title, src = interval_title(f"{name}, turn 1: held = 1 − CTR; CTR ", ctr, p)
-            pts.append(Point(1.0, 1.0 - ctr["value"], None if hi is None else 1.0 - hi,
-                             None if lo is None else 1.0 - lo, title=title, src=src))
+            pts.append(held)
         out.append(Series(name, pts))
     return out
 

@@ -11,7 +11,15 @@ Modules: `prompt_pairs` (each trial's baseline and pressured prompts as token id
 (attribution patching and real activation patching through the engine's hook points).
 """
 
-from sycolab.evaluation.locate._heads import Head, parse_heads, read_heads, take_heads
+from sycolab.evaluation.locate._heads import (
+    Head,
+    heads_from_doc,
+    load_heads_file,
+    parse_heads,
+    read_heads,
+    take_heads,
+)
 from sycolab.evaluation.locate._run import LOCATE_FILE, run_locate
 
-__all__ = ["LOCATE_FILE", "Head", "parse_heads", "read_heads", "run_locate", "take_heads"]
+__all__ = ["LOCATE_FILE", "Head", "heads_from_doc", "load_heads_file", "parse_heads", "read_heads",
+           "run_locate", "take_heads"]

@@ -37,32 +37,45 @@ def take_heads(heads: list[Head], top: int | None, where: str) -> list[Head]:
     return heads[:top]
 
 
+def load_heads_file(path: str | Path) -> tuple[bytes, Any]:
+    """A heads file's bytes and its parsed JSON; one-line `UserInputError` when unreadable."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+        return raw, json.loads(raw)
+    except FileNotFoundError:
+        raise UserInputError(f"{path}: heads file not found") from None
+    except (OSError, ValueError) as exc:
+        raise UserInputError(f"{path}: not a readable JSON file ({exc})") from None
+
+
+def heads_from_doc(doc: Any, where: str, *, protocol: str | None = None, top: int | None = None
+                   ) -> tuple[list[Head], str | None]:
+    """The first `top` heads of a parsed heads file (None: all) and the locate.json protocol
+    they come from (None for a plain list); `where` names the file in errors."""
+    if isinstance(doc, list):
+        return take_heads(parse_heads(doc, where), top, where), None
+    protocols = doc.get("protocols") if isinstance(doc, dict) else None
+    if not isinstance(protocols, dict) or not protocols:
+        raise UserInputError(f"{where}: expected a locate.json (with 'protocols') or a JSON list "
+                             "of [layer, head]")
+    names = ", ".join(sorted(protocols))
+    if protocol is None:
+        if len(protocols) > 1:
+            raise UserInputError(f"{where}: holds several protocols ({names}); choose one "
+                                 "with --protocol")
+        protocol = next(iter(protocols))
+    entry = protocols.get(protocol)
+    if not isinstance(entry, dict):
+        raise UserInputError(f"{where}: no protocol {protocol!r} (it holds: {names})")
+    heads = parse_heads(entry.get("heads"), f"{where}: protocols.{protocol}.heads")
+    return take_heads(heads, top, where), protocol
+
+
 def read_heads(path: str | Path, *, protocol: str | None = None, top: int | None = None
                ) -> list[Head]:
     """Heads from a `locate.json` (``protocols[protocol]["heads"]``, in rank order; `protocol`
     is needed when the file holds several) or a JSON list of ``[layer, head]``; the first `top`
     (None: all). One-line `UserInputError` naming the file for anything malformed."""
-    path = Path(path)
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserInputError(f"{path}: heads file not found") from None
-    except (OSError, ValueError) as exc:
-        raise UserInputError(f"{path}: not a readable JSON file ({exc})") from None
-    if isinstance(doc, list):
-        return take_heads(parse_heads(doc, str(path)), top, str(path))
-    protocols = doc.get("protocols") if isinstance(doc, dict) else None
-    if not isinstance(protocols, dict) or not protocols:
-        raise UserInputError(f"{path}: expected a locate.json (with 'protocols') or a JSON list "
-                             "of [layer, head]")
-    names = ", ".join(sorted(protocols))
-    if protocol is None:
-        if len(protocols) > 1:
-            raise UserInputError(f"{path}: holds several protocols ({names}); choose one "
-                                 "with --protocol")
-        protocol = next(iter(protocols))
-    entry = protocols.get(protocol)
-    if not isinstance(entry, dict):
-        raise UserInputError(f"{path}: no protocol {protocol!r} (it holds: {names})")
-    where = f"{path}: protocols.{protocol}.heads"
-    return take_heads(parse_heads(entry.get("heads"), where), top, str(path))
+    _, doc = load_heads_file(path)
+    return heads_from_doc(doc, str(path), protocol=protocol, top=top)[0]

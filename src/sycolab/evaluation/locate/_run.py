@@ -92,7 +92,7 @@ def _locate_pairs(backend: LocalModel, found: Pairs, *, verify_top: int, chunk: 
         done = store.get("attribution", n)
         if done is None:
             batch = make_batch([pairs[i] for i in part], backend.pad_id)
-            c, k, a = (t.numpy() for t in attribute(backend, batch, comps, backend.num_layers))
+            c, k, a = (t.numpy() for t in attribute(backend, batch, comps))
             store.put("attribution", n, clean=c, corrupt=k, attribution=a)
             done = {"clean": c, "corrupt": k, "attribution": a}
         clean[sl], corrupt[sl], att[sl] = done["clean"], done["corrupt"], done["attribution"]
@@ -101,14 +101,13 @@ def _locate_pairs(backend: LocalModel, found: Pairs, *, verify_top: int, chunk: 
     verified = verify_order(att, min(verify_top, len(comps))) if pairs else []
     patched = np.zeros((len(pairs), len(verified)))
     started = time.perf_counter()
-    for n, part in enumerate(_chunks(len(pairs), chunk)):
-        if not verified:
-            break
-        got = store.get(f"patching-{'.'.join(map(str, verified))}", n)
+    stage = f"patching-{'.'.join(map(str, verified))}"
+    for n, part in enumerate(_chunks(len(pairs), chunk) if verified else []):
+        got = store.get(stage, n)
         if got is None:
             batch = make_batch([pairs[i] for i in part], backend.pad_id)
             value = patching.patch(backend, batch, [comps[j] for j in verified]).numpy()
-            store.put(f"patching-{'.'.join(map(str, verified))}", n, patched=value)
+            store.put(stage, n, patched=value)
             got = {"patched": value}
         patched[part.start:part.stop] = got["patched"]
         tick(f"patching ({found.protocol})", part.stop, len(pairs))
@@ -148,9 +147,10 @@ def run_locate(
     if trials not in TRIAL_FILTERS:
         raise UserInputError(f"expected one of {', '.join(TRIAL_FILTERS)}", param="trials",
                              value=trials)
-    for name, value in (("verify_top", verify_top), ("chunk", chunk)):
-        if value < (0 if name == "verify_top" else 1):
-            raise UserInputError("must be a positive integer", param=name, value=value)
+    if verify_top < 0:
+        raise UserInputError("must be 0 or more", param="verify_top", value=verify_top)
+    if chunk < 1:
+        raise UserInputError("must be a positive integer", param="chunk", value=chunk)
     check_limit(limit)
     if out is not None and Path(out).exists() and not Path(out).is_dir():
         raise UserInputError("exists and is not a folder", param="out", value=out)

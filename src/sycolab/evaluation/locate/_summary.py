@@ -15,15 +15,12 @@ from sycolab.evaluation.locate.patching import Component
 def _entries(ids: Sequence[str], values: NDArray[np.float64], b: int, seed: int
              ) -> list[dict[str, Any]]:
     """Mean, percentile-bootstrap interval and n of each column."""
+    if not ids:
+        return [{"value": None, "ci_low": None, "ci_high": None, "n": 0}] * values.shape[1]
     low, high = bootstrap_column_means(ids, values, b=b, seed=seed)
-    means = values.mean(axis=0) if len(ids) else np.full(values.shape[1], np.nan)
-    out = []
-    for j in range(values.shape[1]):
-        ok = len(ids) > 0
-        out.append({"value": float(means[j]) if ok else None,
-                    "ci_low": float(low[j]) if ok else None,
-                    "ci_high": float(high[j]) if ok else None, "n": len(ids)})
-    return out
+    means = values.mean(axis=0)
+    return [{"value": float(means[j]), "ci_low": float(low[j]), "ci_high": float(high[j]),
+             "n": len(ids)} for j in range(values.shape[1])]
 
 
 def _ranks(values: Sequence[float]) -> list[int]:
@@ -57,9 +54,10 @@ def summarize(ids: Sequence[str], comps: Sequence[Component], clean: NDArray[np.
     mean_total = float(total.mean()) if len(ids) else None
     att_rank = _ranks([e["value"] or 0.0 for e in att])
     pat_rank = dict(zip(verified, _ranks([e["value"] or 0.0 for e in pat]), strict=True))
+    slot = {j: k for k, j in enumerate(verified)}
     rows = []
     for j, c in enumerate(comps):
-        k = verified.index(j) if j in verified else None
+        k = slot.get(j)
         row: dict[str, Any] = {
             "name": c.name, "kind": c.kind, "layer": c.layer, "head": c.head,
             "attribution": att[j], "attribution_rank": att_rank[j],

@@ -1,7 +1,7 @@
 """Attribution patching and real activation patching of attention heads and MLP blocks.
 
-Rows of a chunk are left-padded to one width, so the last M columns of every row (M = the longest
-patched region) line up between the clean (baseline prompt) and corrupt (pressured prompt) runs;
+Rows of a chunk are left-padded, so the last M columns of every row (M = the longest patched
+region) line up between the clean (baseline prompt) and corrupt (pressured prompt) runs;
 a row's own region is its last ``region`` columns (the assistant turn onward, aligned from the
 end). The margin of a trial is log p(baseline answer) - log p(suggested answer), each summed over
 its tokens. A component's effect is the margin of the corrupt run with that component's region
@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sycolab.engine.local_model import LocalModel
+from sycolab.engine.padding import padded_batch
 from sycolab.evaluation.locate.prompt_pairs import PromptPair
 
 
@@ -63,20 +64,13 @@ class Batch:
     reads: Any  # (rows, M) bool: columns whose logits predict a continuation token
     targets: Any  # (rows, M) long: the token each read column predicts
     sign: Any  # (rows,) +1 for the baseline answer's row, -1 for the suggested one's
-    width: int
     m: int
 
 
-def _padded(seqs: Sequence[list[int]], width: int, pad: int) -> tuple[Any, Any, Any]:
-    import torch
-
-    ids = torch.full((len(seqs), width), pad, dtype=torch.long)
-    mask = torch.zeros((len(seqs), width), dtype=torch.long)
-    for r, s in enumerate(seqs):
-        ids[r, width - len(s):] = torch.tensor(s)
-        mask[r, width - len(s):] = 1
-    pos = (mask.cumsum(-1) - 1).clamp(min=0)
-    return ids, mask, pos
+def _padded(seqs: Sequence[list[int]], pad: int) -> tuple[Any, Any, Any]:
+    """Left-padded ids, attention mask and position ids (counting real tokens only)."""
+    ids, mask, _ = padded_batch([(s, ()) for s in seqs], pad, left=True)
+    return ids, mask, (mask.cumsum(-1) - 1).clamp(min=0)
 
 
 def make_batch(pairs: Sequence[PromptPair], pad_id: int) -> Batch:
@@ -84,7 +78,6 @@ def make_batch(pairs: Sequence[PromptPair], pad_id: int) -> Batch:
 
     clean = [s for p in pairs for s in p.clean]
     corrupt = [s for p in pairs for s in p.corrupt]
-    width = max(len(s) for s in clean + corrupt)
     regions = [r for p in pairs for r in p.region]
     conts = [c for p in pairs for c in p.cont_len]
     m = max(regions)
@@ -99,8 +92,8 @@ def make_batch(pairs: Sequence[PromptPair], pad_id: int) -> Batch:
         reads[r, m - n - 1: m - 1] = True
         targets[r, m - n - 1: m - 1] = torch.tensor(corrupt[r][len(corrupt[r]) - n:])
     sign = torch.tensor([1.0 if r % 2 == 0 else -1.0 for r in range(rows)])
-    return Batch(_padded(clean, width, pad_id), _padded(corrupt, width, pad_id), region, reads,
-                 targets, sign, width, m)
+    return Batch(_padded(clean, pad_id), _padded(corrupt, pad_id), region, reads, targets, sign,
+                 m)
 
 
 def _margins(logits: Any, batch: Batch) -> Any:
@@ -137,9 +130,9 @@ def frozen(model: Any) -> Iterator[None]:
             p.requires_grad_(True)
 
 
-def capture(backend: LocalModel, inputs: tuple[Any, Any, Any], layers: Sequence[int],
-            batch: Batch, *, heads: bool = True, mlps: bool = True) -> tuple[Any, dict[str, Any]]:
-    """Margins of an unpatched run and the last-M activations at each layer's points."""
+def capture(backend: LocalModel, inputs: tuple[Any, Any, Any], points: Sequence[str],
+            batch: Batch) -> tuple[Any, dict[str, Any]]:
+    """Margins of an unpatched run and the last-M activations at `points` (hook point names)."""
     import torch
 
     seen: dict[str, Any] = {}
@@ -150,8 +143,6 @@ def capture(backend: LocalModel, inputs: tuple[Any, Any, Any], layers: Sequence[
 
         return fn
 
-    points = [f"blocks.{lay}.attn.heads" for lay in layers if heads]
-    points += [f"blocks.{lay}.mlp" for lay in layers if mlps]
     with ExitStack() as stack, torch.inference_mode():
         for point in points:
             stack.enter_context(backend.hooked(point, grab(point)))
@@ -160,13 +151,14 @@ def capture(backend: LocalModel, inputs: tuple[Any, Any, Any], layers: Sequence[
     return margins.cpu(), seen
 
 
-def attribute(backend: LocalModel, batch: Batch, comps: Sequence[Component],
-              num_layers: int) -> tuple[Any, Any, Any]:
+def attribute(backend: LocalModel, batch: Batch, comps: Sequence[Component]
+              ) -> tuple[Any, Any, Any]:
     """Clean margins, corrupt margins and the attribution estimate (pairs, components)."""
     import torch
 
-    layers = list(range(num_layers))
-    clean_margin, clean_acts = capture(backend, batch.clean, layers, batch)
+    layers = list(range(backend.num_layers))
+    points = [p for layer in layers for p in (f"blocks.{layer}.attn.heads", f"blocks.{layer}.mlp")]
+    clean_margin, clean_acts = capture(backend, batch.clean, points, batch)
     shifts: dict[str, Any] = {}
     acts: dict[str, Any] = {}
 
@@ -180,25 +172,25 @@ def attribute(backend: LocalModel, batch: Batch, comps: Sequence[Component],
         return fn
 
     with frozen(backend.model), ExitStack() as stack, torch.enable_grad():
-        for layer in layers:
-            for point in (f"blocks.{layer}.attn.heads", f"blocks.{layer}.mlp"):
-                stack.enter_context(backend.hooked(point, mark(point)))
+        for point in points:
+            stack.enter_context(backend.hooked(point, mark(point)))
         logits = _forward(backend, batch.corrupt, batch.m)
         margins = _margins(logits, batch)
         names = list(shifts)
         grads = torch.autograd.grad(margins.sum(), [shifts[n] for n in names])
-    grad_of = {n: g[:, -batch.m:] for n, g in zip(names, grads, strict=True)}
     region = batch.region.to(margins.device)
     n_pairs = margins.shape[0]
+    # per point, grad . (clean - corrupt) over the patched positions: (pairs,) for an MLP,
+    # (pairs, heads) for a layer's heads
+    per_point = {}
+    for name, g in zip(names, grads, strict=True):
+        prod = (g[:, -batch.m:] * (clean_acts[name].to(acts[name].device) - acts[name])).sum(-1)
+        mask = region if prod.dim() == 2 else region[:, :, None]
+        per_point[name] = (prod * mask).sum(1).view(n_pairs, 2, *prod.shape[2:]).sum(1)
     out = torch.zeros((n_pairs, len(comps)), dtype=torch.float64)
     for j, c in enumerate(comps):
-        point = _point(c)
-        diff = clean_acts[point].to(acts[point].device) - acts[point]
-        prod = grad_of[point] * diff
-        if c.head is not None:
-            prod = prod[:, :, c.head, :]
-        per_row = (prod.sum(-1) * region).sum(-1)
-        out[:, j] = per_row.view(n_pairs, 2).sum(-1).double().cpu()
+        value = per_point[_point(c)]
+        out[:, j] = (value if c.head is None else value[:, c.head]).double().cpu()
     return clean_margin.double(), margins.detach().double().cpu(), out
 
 
@@ -213,13 +205,12 @@ def patch(backend: LocalModel, batch: Batch, comps: Sequence[Component]) -> Any:
 
     import torch
 
-    layers = sorted({c.layer for c in comps})
-    _, clean_acts = capture(backend, batch.clean, layers, batch)
+    _, clean_acts = capture(backend, batch.clean, sorted({_point(c) for c in comps}), batch)
     region = batch.region.to(backend.device)
     n_pairs = batch.region.shape[0] // 2
     out = torch.zeros((n_pairs, len(comps)), dtype=torch.float64)
     ids, mask, pos = (t.to(backend.device) for t in batch.corrupt)
-    cut = batch.width - batch.m
+    cut = ids.shape[1] - batch.m
     kwarg = backend.cache_kwarg()
     with torch.inference_mode():
         if cut > 0:

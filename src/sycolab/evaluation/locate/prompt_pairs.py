@@ -87,20 +87,17 @@ def _option_index(plan: TrialPlan, answer: str) -> int | None:
 def run_trials(runner: Runner, plans: Sequence[TrialPlan], *, batch: int = 16,
                on_done: Callable[[int], None] | None = None
                ) -> list[tuple[TrialState, list[ChoiceRequest]]]:
-    """Run every trial with choice scoring, keeping each step's request."""
+    """Run every trial with choice scoring through the runner's request cache (a baseline prompt
+    shared by several protocols is scored once), keeping each step's request."""
     out: list[tuple[TrialState, list[ChoiceRequest]]] = []
     for start in range(0, len(plans), batch):
         states = [TrialState(p) for p in plans[start:start + batch]]
         asked: list[list[ChoiceRequest]] = [[] for _ in states]
-        while True:
-            todo = [i for i, s in enumerate(states) if not s.done]
-            if not todo:
-                break
+        while todo := [i for i, s in enumerate(states) if not s.done]:
             reqs = [runner.request(states[i]) for i in todo]
-            results = runner.backend.score([r for r in reqs if isinstance(r, ChoiceRequest)])
-            for i, req, res in zip(todo, reqs, results, strict=True):
-                assert isinstance(req, ChoiceRequest)
-                asked[i].append(req)
+            for i, req, res in zip(todo, reqs, runner.fetch(reqs), strict=True):
+                if isinstance(req, ChoiceRequest):  # choice scoring: always
+                    asked[i].append(req)
                 runner.apply(states[i], req, res)
         out += list(zip(states, asked, strict=True))
         if on_done is not None:

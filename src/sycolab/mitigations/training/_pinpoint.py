@@ -11,7 +11,6 @@ every other weight of the model stays frozen.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,20 +19,18 @@ from typing import Any
 from sycolab.core.errors import UserInputError
 from sycolab.engine.hook_points import model_dimensions, output_projection
 from sycolab.engine.steering_hooks import decoder_layers
-from sycolab.evaluation.locate import Head, parse_heads, read_heads, take_heads
+from sycolab.evaluation.locate import (
+    Head,
+    heads_from_doc,
+    load_heads_file,
+    parse_heads,
+    take_heads,
+)
 
 logger = logging.getLogger(__name__)
 
 HeadsSource = str | Path | Sequence[Sequence[int]]
 DEFAULT_TOP = 4  # heads taken from a ranked locate.json when `top` is not given
-
-
-def is_locate_file(path: str | Path) -> bool:
-    """True when `path` holds a JSON object (a locate.json) rather than a plain list."""
-    try:
-        return isinstance(json.loads(Path(path).read_text(encoding="utf-8")), dict)
-    except (OSError, ValueError):
-        return False
 
 
 def resolve_heads(source: HeadsSource, *, protocol: str | None = None, top: int | None = None
@@ -44,13 +41,12 @@ def resolve_heads(source: HeadsSource, *, protocol: str | None = None, top: int 
     list (a JSON list file or a Python sequence)."""
     if isinstance(source, str | Path):
         path = Path(source)
-        locate = is_locate_file(path)
+        raw, doc = load_heads_file(path)
+        locate = isinstance(doc, dict)
         top = DEFAULT_TOP if top is None and locate else top
-        heads = read_heads(path, protocol=protocol, top=top)
-        sha = hashlib.sha256(path.read_bytes()).hexdigest()
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        chosen = (protocol or next(iter(doc["protocols"]))) if locate else None
-        info = {"file": str(path.resolve()), "sha256": sha, "protocol": chosen, "top": top,
+        heads, chosen = heads_from_doc(doc, str(path), protocol=protocol, top=top)
+        info = {"file": str(path.resolve()), "sha256": hashlib.sha256(raw).hexdigest(),
+                "protocol": chosen, "top": top,
                 "format": "locate" if locate else "list",
                 "locate_model": doc.get("model") if locate else None}
         return heads, info

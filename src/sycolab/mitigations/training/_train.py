@@ -19,7 +19,7 @@ import time
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from sycolab.core.errors import UserInputError
 from sycolab.core.selection import take
@@ -36,7 +36,7 @@ from sycolab.mitigations.training._pinpoint import (
 logger = logging.getLogger(__name__)
 
 Method = Literal["sft", "dpo", "pinpoint"]
-METHODS = ("sft", "dpo", "pinpoint")
+METHODS: tuple[str, ...] = get_args(Method)
 TRAINING_RECORD = "sycolab_training.json"
 CHECKPOINTS = "checkpoints"
 
